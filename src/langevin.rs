@@ -1,0 +1,112 @@
+//! A Langevin particle run: a target mixture, a sampler, particles and their metrics. The page
+//! and `genlab langevin` both drive this.
+
+use crate::density::{gmm150, ring, spiral, two_modes, Mixture, MixtureError};
+use crate::metrics2d::{particle_metrics, reference_samples, ParticleMetrics};
+use crate::rng::SeededRng;
+use crate::samplers::{build_sampler, Sampler, SamplerConfig};
+use crate::state::{DensityPreset, LangevinParams};
+
+/// The mixture a preset names. `painted` has no preset: it comes from the canvas.
+pub fn preset_mixture(params: &LangevinParams) -> Result<Mixture, MixtureError> {
+    match params.density {
+        DensityPreset::Gmm150 => Ok(gmm150()),
+        DensityPreset::TwoModes => two_modes(params.p),
+        DensityPreset::Ring => Ok(ring()),
+        DensityPreset::Spiral => Ok(spiral()),
+        DensityPreset::Painted => Err(MixtureError("paint a density on the canvas first".into())),
+    }
+}
+
+/// Largest pairwise distance of a sample (NCSN-v2 technique 1: σ_1 covers the data).
+pub fn largest_pairwise_distance(points: &[[f64; 2]]) -> f64 {
+    let mut best: f64 = 0.0;
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[i + 1..] {
+            best = best.max((a[0] - b[0]).hypot(a[1] - b[1]));
+        }
+    }
+    best
+}
+
+/// The sampler settings a parameter set means for a given target.
+pub fn sampler_config(params: &LangevinParams, mixture: &Mixture) -> SamplerConfig {
+    let sample = reference_samples(mixture, 1000, params.seed);
+    SamplerConfig {
+        steps: params.steps as usize,
+        tau: params.tau,
+        noise_cov: params.noise_cov,
+        sigma_max: largest_pairwise_distance(&sample).max(1.0),
+        sigma_min: 0.01,
+        levels: params.levels as usize,
+        steps_per_level: params.steps_per_level as usize,
+        eps: params.eps,
+        denoise: params.denoise,
+    }
+}
+
+pub struct LangevinRun {
+    mixture: Mixture,
+    sampler: Box<dyn Sampler>,
+    particles: Vec<[f64; 2]>,
+    rng: SeededRng,
+    done: usize,
+    reference: Vec<[f64; 2]>,
+}
+
+impl LangevinRun {
+    /// Particles start from N(0, I) (mapped onto the sampler's prior), from `params.seed`.
+    pub fn new(params: &LangevinParams, mixture: Mixture) -> Self {
+        let config = sampler_config(params, &mixture);
+        let sampler = build_sampler(params.sampler, &config);
+        let mut rng = SeededRng::new(params.seed);
+        let n = params.particles as usize;
+        let mut particles: Vec<[f64; 2]> = (0..n).map(|_| [rng.normal(), rng.normal()]).collect();
+        sampler.start(&mut particles);
+        let reference = reference_samples(&mixture, n.clamp(1000, 10_000), params.seed);
+        Self { mixture, sampler, particles, rng, done: 0, reference }
+    }
+
+    /// Runs up to `n` more steps; returns how many ran.
+    pub fn advance(&mut self, n: usize) -> usize {
+        let todo = n.min(self.total_steps() - self.done);
+        for _ in 0..todo {
+            self.sampler.step(self.done, &mut self.particles, &self.mixture, &mut self.rng);
+            self.done += 1;
+        }
+        todo
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.sampler.total_steps()
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    pub fn particles(&self) -> &[[f64; 2]] {
+        &self.particles
+    }
+
+    pub fn mixture(&self) -> &Mixture {
+        &self.mixture
+    }
+
+    pub fn metrics(&self) -> ParticleMetrics {
+        particle_metrics(&self.mixture, &self.particles, &self.reference)
+    }
+
+    /// The noise level of the density the particles are currently sampling (0 = π itself).
+    pub fn current_sigma(&self) -> f64 {
+        if self.done == 0 {
+            self.sampler.sigma_after(0)
+        } else {
+            self.sampler.sigma_after(self.done - 1)
+        }
+    }
+
+    pub fn diagnostic(&self) -> Option<(&'static str, f64)> {
+        self.sampler.diagnostic()
+    }
+}

@@ -1,0 +1,12 @@
+//! genlab: generative models written once in burn, run natively, in wasm on WebGPU and in wasm
+//! on the CPU.
+
+pub mod backend;
+pub mod choice;
+pub mod mlp2d;
+pub mod rng;
+pub mod state;
+pub mod workload;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

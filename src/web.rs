@@ -1,0 +1,200 @@
+//! The wasm-bindgen surface of the page. It only translates between JavaScript and the shared
+//! Rust code: URL state, backend initialisation, calibration and training sessions.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::backend::{decide, BackendKind, BackendTiming};
+use crate::state::{Demo, PageState};
+use crate::workload::{build_trainer, find_workload, read_losses, time_workload, Trainer};
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(report_panic));
+}
+
+/// Shows a Rust panic in the page's error panel (through `globalThis.genlabReportPanic`) as well
+/// as on the console, instead of leaving the tab frozen on an opaque `unreachable`.
+fn report_panic(info: &std::panic::PanicHookInfo) {
+    let message = format!("Rust panic: {info}");
+    web_sys::console::error_1(&message.clone().into());
+    let reporter = js_sys::Reflect::get(&js_sys::global(), &"genlabReportPanic".into());
+    if let Ok(reporter) = reporter {
+        if let Some(reporter) = reporter.dyn_ref::<js_sys::Function>() {
+            let _ = reporter.call1(&JsValue::NULL, &message.into());
+        }
+    }
+}
+
+/// Panics on purpose, so the tests can check that panics reach the error panel.
+#[wasm_bindgen]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+#[derive(Serialize)]
+struct DecodedForPage {
+    demo: Demo,
+    backend: crate::backend::BackendChoice,
+    params: serde_json::Value,
+    choices: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
+    notices: Vec<String>,
+    /// The canonical link for this state (without `#`).
+    hash: String,
+}
+
+/// Decodes a URL hash into `{demo, backend, params, choices, notices, hash}`. Never throws for
+/// a bad link: problems come back as notices and the affected fields keep their defaults.
+#[wasm_bindgen]
+pub fn decode_hash(hash: &str) -> Result<JsValue, JsError> {
+    let decoded = PageState::from_hash(hash);
+    let state = decoded.state;
+    to_js(&DecodedForPage {
+        demo: state.demo,
+        backend: state.backend,
+        params: state.params_json(),
+        choices: PageState::choices(state.demo).into_iter().collect(),
+        notices: decoded.notices,
+        hash: state.to_hash(),
+    })
+}
+
+/// The names of the registered workloads, for the page's selectors.
+#[wasm_bindgen]
+pub fn workload_names() -> Vec<String> {
+    crate::workload::workloads()
+        .iter()
+        .map(|w| w.name.to_string())
+        .collect()
+}
+
+thread_local! {
+    static WEBGPU: RefCell<Option<Result<(Device, String), String>>> = const { RefCell::new(None) };
+}
+
+fn webgpu_device() -> Result<Device, String> {
+    WEBGPU.with(|cell| match &*cell.borrow() {
+        Some(Ok((device, _))) => Ok(device.clone()),
+        Some(Err(why)) => Err(why.clone()),
+        None => Err("WebGPU has not been initialised".into()),
+    })
+}
+
+/// Initialises burn's wgpu runtime on the browser's WebGPU adapter, once; resolves to the
+/// adapter's name, or rejects with the reason it could not start.
+#[wasm_bindgen]
+pub async fn init_webgpu() -> Result<String, JsError> {
+    if let Some(done) = WEBGPU.with(|cell| cell.borrow().clone()) {
+        return done.map(|(_, name)| name).map_err(|e| JsError::new(&e));
+    }
+    let result = match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let info = setup.adapter.get_info();
+            Ok((device, info.name))
+        }
+        Err(e) => Err(format!("burn's wgpu backend failed to start: {e}")),
+    };
+    WEBGPU.with(|cell| *cell.borrow_mut() = Some(result.clone()));
+    result.map(|(_, name)| name).map_err(|e| JsError::new(&e))
+}
+
+fn device_for(backend: &str) -> Result<Device, String> {
+    match backend.parse::<BackendKind>()? {
+        BackendKind::Cpu => Ok(Device::flex()),
+        BackendKind::Wgpu => webgpu_device(),
+    }
+}
+
+/// Resolves after the browser has had a turn (a macrotask), so long work stays responsive.
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(set_timeout) => {
+                let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from(0));
+            }
+            None => {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Times a workload on each available backend and decides what "auto" runs it on. Resolves to
+/// `{workload, chosen, timings: [{backend, first_step_ms, steps_per_s}], reason}`.
+#[wasm_bindgen]
+pub async fn calibrate(workload: String, seed: f64, budget_s: f64) -> Result<JsValue, JsError> {
+    let spec = find_workload(&workload).map_err(|e| JsError::new(&e))?;
+    let mut timings: Vec<BackendTiming> = Vec::new();
+    for backend in [BackendKind::Cpu, BackendKind::Wgpu] {
+        let Ok(device) = device_for(backend.name()) else {
+            continue;
+        };
+        let timing = time_workload(spec, &device, seed as u64, budget_s, 400, yield_to_browser)
+            .await
+            .map_err(|e| JsError::new(&e))?;
+        timings.push(timing);
+    }
+    to_js(&decide(&workload, &timings))
+}
+
+/// One workload training on one backend, driven in small batches by the page.
+#[wasm_bindgen]
+pub struct TrainSession {
+    trainer: Rc<RefCell<Box<dyn Trainer>>>,
+    backend: BackendKind,
+}
+
+#[wasm_bindgen]
+impl TrainSession {
+    /// `backend` is `webgpu` (after `init_webgpu`) or `cpu`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(workload: &str, backend: &str, seed: f64) -> Result<TrainSession, JsError> {
+        let spec = find_workload(workload).map_err(|e| JsError::new(&e))?;
+        let device = device_for(backend).map_err(|e| JsError::new(&e))?;
+        Ok(TrainSession {
+            trainer: Rc::new(RefCell::new(build_trainer(spec, &device, seed as u64))),
+            backend: BackendKind::of(&device),
+        })
+    }
+
+    /// The backend of the device the model really lives on.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.name().into()
+    }
+
+    #[wasm_bindgen(getter, js_name = parameterCount)]
+    pub fn parameter_count(&self) -> usize {
+        self.trainer.borrow().parameter_count()
+    }
+
+    /// Queues `n` steps and resolves to their losses (a Float32Array), read back once.
+    pub fn steps(&self, n: u32) -> js_sys::Promise {
+        let losses: Vec<_> = {
+            let mut trainer = self.trainer.borrow_mut();
+            (0..n).map(|_| trainer.step()).collect()
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
+            let values = read_losses(losses)
+                .await
+                .map_err(|e| JsValue::from(JsError::new(&e)))?;
+            Ok(js_sys::Float32Array::from(values.as_slice()).into())
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! The same model code on burn's CPU (Flex) backend and on its wgpu backend (Mesa's lavapipe
+//! on machines without a GPU; set GENLAB_SKIP_WGPU=1 only where no Vulkan driver exists).
+
+use burn::tensor::Device;
+use genlab::backend::{native_device, BackendKind};
+use genlab::mlp2d::WORKLOAD;
+use genlab::workload::{build_trainer, time_workload, train_native};
+
+fn wgpu_device() -> Option<Device> {
+    match native_device(BackendKind::Wgpu) {
+        Ok(device) => Some(device),
+        Err(why) if std::env::var_os("GENLAB_SKIP_WGPU").is_some() => {
+            eprintln!("skipping wgpu: {why}");
+            None
+        }
+        Err(why) => {
+            panic!("no wgpu adapter ({why}); install mesa-vulkan-drivers or set GENLAB_SKIP_WGPU=1")
+        }
+    }
+}
+
+fn mean(xs: &[f32]) -> f32 {
+    xs.iter().sum::<f32>() / xs.len() as f32
+}
+
+#[test]
+fn the_wgpu_backend_trains_and_reads_as_wgpu() {
+    let Some(device) = wgpu_device() else { return };
+    assert_eq!(BackendKind::of(&device), BackendKind::Wgpu);
+    let mut trainer = build_trainer(&WORKLOAD, &device, 5);
+    let losses = train_native(trainer.as_mut(), 40);
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(mean(&losses[30..]) < mean(&losses[..10]), "{losses:?}");
+}
+
+#[test]
+fn cpu_training_is_deterministic_under_a_seed() {
+    let run = |seed| train_native(build_trainer(&WORKLOAD, &Device::flex(), seed).as_mut(), 5);
+    assert_eq!(run(11), run(11));
+    assert_ne!(run(11), run(12));
+}
+
+#[test]
+fn cpu_and_wgpu_start_from_the_same_loss_scale() {
+    // Same data stream, different backends' weight initialisers: the first loss is the DSM loss of
+    // a near-zero network, E‖ε‖² = 2 in 2-D, on both.
+    let cpu = train_native(build_trainer(&WORKLOAD, &Device::flex(), 1).as_mut(), 1)[0];
+    assert!((1.5..3.5).contains(&cpu), "{cpu}");
+    if let Some(device) = wgpu_device() {
+        let gpu = train_native(build_trainer(&WORKLOAD, &device, 1).as_mut(), 1)[0];
+        assert!((1.5..3.5).contains(&gpu), "{gpu}");
+    }
+}
+
+#[test]
+fn timing_reports_the_device_it_ran_on() {
+    let timing = futures_lite::future::block_on(time_workload(
+        &WORKLOAD,
+        &Device::flex(),
+        0,
+        0.05,
+        8,
+        || async {},
+    ))
+    .unwrap();
+    assert_eq!(timing.backend, BackendKind::Cpu);
+    assert!(timing.first_step_ms > 0.0 && timing.steps_per_s > 0.0);
+}

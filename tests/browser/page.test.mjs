@@ -1,0 +1,157 @@
+// The real page in headless Chromium: WebGPU (SwiftShader), forced CPU, and no WebGPU at all.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PNG } from 'pngjs';
+import { startBrowser, openPage } from './harness.mjs';
+
+const LONG = { timeout: 300_000 };
+let browser;
+before(async () => { browser = await startBrowser({ webgpu: true }); });
+after(async () => { await browser?.close(); });
+
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+function assertLossFalls(losses) {
+  assert.ok(losses.length >= 6, `only ${losses.length} losses`);
+  assert.ok(losses.every(Number.isFinite), `non-finite loss in ${losses}`);
+  const k = Math.max(3, Math.floor(losses.length / 4));
+  const first = mean(losses.slice(0, k));
+  const last = mean(losses.slice(-k));
+  assert.ok(last < first, `loss did not fall: first ${first}, last ${last} (${losses.map((l) => l.toFixed(3))})`);
+}
+
+test('page loads on WebGPU with no console errors and names the adapter', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#backend=webgpu');
+  assert.equal(await page.textContent('#status-backend'), 'webgpu');
+  assert.equal(await page.textContent('#status-fallback'), 'no');
+  const adapter = await page.textContent('#status-adapter');
+  assert.ok(adapter && adapter !== 'none (CPU)', `adapter: ${adapter}`);
+  assert.equal(await page.getAttribute('#tabs button[data-demo="langevin"]', 'aria-selected'), 'true');
+  assert.match(await page.textContent('#demo-state'), /not built yet/);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('training on WebGPU really uses the wgpu backend and the loss falls', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#backend=webgpu');
+  const run = await page.evaluate(async () => {
+    const r = await window.genlab.train(12);
+    return { backend: r.backend, losses: r.losses };
+  });
+  assert.equal(run.backend, 'webgpu', 'the model must live on the wgpu device, not a silent CPU fallback');
+  assertLossFalls(run.losses);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('forced CPU trains, the loss falls, and the page is not blank', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#backend=cpu');
+  assert.equal(await page.textContent('#status-adapter'), 'none (CPU)');
+  assert.match(await page.textContent('#backend-reason'), /CPU forced/);
+  const run = await page.evaluate(async () => {
+    const r = await window.genlab.train(40);
+    return { backend: r.backend, losses: r.losses };
+  });
+  assert.equal(run.backend, 'cpu');
+  assertLossFalls(run.losses);
+  assert.match(await page.textContent('#train-status'), /cpu: step 40\/40/);
+
+  const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
+  const colours = new Set();
+  for (let i = 0; i < png.data.length; i += 4 * 97) colours.add(png.data.readUInt32BE(i));
+  assert.ok(colours.size > 20, `screenshot looks blank (${colours.size} colours)`);
+  const plot = PNG.sync.read(await page.locator('#loss-plot').screenshot());
+  let blue = 0;
+  for (let i = 0; i < plot.data.length; i += 4) if (plot.data[i + 2] > 180 && plot.data[i] < 120) blue += 1;
+  assert.ok(blue > 100, `the loss curve was not drawn (${blue} curve pixels)`);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('auto times both backends on the workload and shows the decision', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#backend=auto');
+  const decision = await page.evaluate(() => window.genlab.calibrate('mlp2d', { force: true }));
+  const backends = decision.timings.map((t) => t.backend).sort();
+  assert.deepEqual(backends, ['cpu', 'webgpu']);
+  const fastest = decision.timings.reduce((a, b) => (b.steps_per_s > a.steps_per_s ? b : a));
+  assert.equal(decision.chosen, fastest.backend);
+  const shown = await page.textContent('#decision');
+  assert.match(shown, new RegExp(`auto → ${decision.chosen} for mlp2d`));
+  assert.match(shown, /steps\/s/);
+  const run = await page.evaluate(async () => (await window.genlab.train(6)).backend);
+  assert.equal(run, decision.chosen);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a link with state reloads into the same state', LONG, async () => {
+  const hash = '#demo=mnist&backend=cpu&dataset=fashion&guidance=2.5&seed=7&class=3';
+  const { page, consoleErrors } = await openPage(browser, hash);
+  const before = await page.evaluate(() => window.genlab.view());
+  assert.equal(before.demo, 'mnist');
+  assert.deepEqual(before.notices, []);
+  assert.equal(before.params.dataset, 'fashion');
+  assert.equal(before.params.guidance, 2.5);
+  assert.equal(before.params.seed, 7);
+  assert.equal(await page.inputValue('#params [name="guidance"]'), '2.5');
+  assert.equal(await page.getAttribute('#tabs button[data-demo="mnist"]', 'aria-selected'), 'true');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const after = await page.evaluate(() => window.genlab.view());
+  assert.deepEqual(after, before);
+  assert.equal(new URL(page.url()).hash.slice(1), before.hash);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a garbage link opens defaults with a visible notice', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#demo=nope&backend=quantum&steps=%zz&tau=-3&&==&colour=red&particles=1e99');
+  assert.ok(await page.isVisible('#notices'));
+  const notices = await page.locator('#notice-list li').allTextContents();
+  for (const word of ['demo', 'backend', 'tau', 'colour', 'particles']) {
+    assert.ok(notices.some((n) => n.includes(word)), `no notice about ${word}: ${notices}`);
+  }
+  const view = await page.evaluate(() => window.genlab.view());
+  const defaults = await page.evaluate(async () => (await import('/pkg/genlab.js')).decode_hash(''));
+  assert.equal(view.demo, 'langevin');
+  assert.equal(view.backend, 'auto');
+  assert.deepEqual(view.params, defaults.params);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a bad value typed into a control is refused with a message and the value is kept', LONG, async () => {
+  const { page } = await openPage(browser, '#backend=cpu&steps=250');
+  await page.fill('#params [name="steps"]', 'many');
+  await page.dispatchEvent('#params [name="steps"]', 'change');
+  assert.ok(await page.isVisible('#notices'));
+  assert.match((await page.locator('#notice-list li').allTextContents()).join(' '), /steps/);
+  assert.equal((await page.evaluate(() => window.genlab.view())).params.steps, 250);
+  assert.equal(await page.inputValue('#params [name="steps"]'), '250');
+  await page.fill('#params [name="tau"]', '0.05');
+  await page.dispatchEvent('#params [name="tau"]', 'change');
+  assert.match(new URL(page.url()).hash, /tau=0\.05/);
+  await page.close();
+});
+
+test('a Rust panic is shown in the error panel', LONG, async () => {
+  const { page } = await openPage(browser, '#backend=cpu');
+  await page.evaluate(() => { try { window.genlab.debugPanic('deliberate test panic'); } catch { /* the trap */ } });
+  assert.ok(await page.isVisible('#errors'));
+  assert.match(await page.textContent('#error-list'), /deliberate test panic/);
+  await page.close();
+});
+
+test('without WebGPU the page falls back to the CPU and says why', LONG, async () => {
+  const plain = await startBrowser({ webgpu: false });
+  try {
+    const { page, consoleErrors } = await openPage(plain, '#backend=webgpu');
+    assert.equal(await page.textContent('#status-fallback'), 'yes');
+    assert.equal(await page.textContent('#status-backend'), 'cpu');
+    assert.match(await page.textContent('#backend-reason'), /WebGPU/);
+    const run = await page.evaluate(async () => (await window.genlab.train(6)).backend);
+    assert.equal(run, 'cpu');
+    assert.deepEqual(consoleErrors.filter((e) => !/webgpu|adapter/i.test(e)), []);
+  } finally {
+    await plain.close();
+  }
+});

@@ -1,0 +1,238 @@
+// Page glue: hosts controls, canvases and plots. All model math and state parsing is in Rust.
+import init, * as wasm from '../pkg/genlab.js';
+
+const $ = (id) => document.getElementById(id);
+const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
+const STEPS_PER_CHUNK = { cpu: 5, webgpu: 2 };
+
+const page = {
+  view: null,              // what decode_hash returned for the current link
+  lastHashPerDemo: {},     // so switching tabs back keeps what the user set
+  backend: { requested: null, webgpu: false, adapter: null, fallback: false, reason: '' },
+  decisions: {},           // workload -> calibration decision
+  run: null,               // the training run of the backend check
+  errors: [],
+};
+
+// ---- errors: Rust panics (through the panic hook) and JS errors go to the error panel ----
+function showError(message) {
+  page.errors.push(String(message));
+  const item = document.createElement('li');
+  item.textContent = String(message);
+  $('error-list').append(item);
+  $('errors').hidden = false;
+}
+globalThis.genlabReportPanic = showError;
+window.addEventListener('error', (e) => showError(`JavaScript error: ${e.message}`));
+window.addEventListener('unhandledrejection', (e) => showError(`Unhandled error: ${e.reason?.message ?? e.reason}`));
+
+function showNotices(notices) {
+  const list = $('notice-list');
+  list.replaceChildren(...notices.map((text) => Object.assign(document.createElement('li'), { textContent: text })));
+  $('notices').hidden = notices.length === 0;
+}
+
+// ---- URL state ----
+function applyView(view, { notices = view.notices } = {}) {
+  page.view = view;
+  page.lastHashPerDemo[view.demo] = view.hash;
+  if (location.hash.slice(1) !== view.hash) history.replaceState(null, '', `#${view.hash}`);
+  if (notices.length) showNotices(notices);
+  renderDemo();
+}
+
+function editParam(key, value) {
+  const next = wasm.decode_hash(`${page.view.hash}&${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+  applyView(next);
+}
+
+function renderDemo() {
+  const { demo, params, choices } = page.view;
+  for (const tab of document.querySelectorAll('#tabs button')) {
+    tab.setAttribute('aria-selected', String(tab.dataset.demo === demo));
+  }
+  $('demo-title').textContent = DEMO_TITLES[demo];
+  $('backend-choice').value = page.view.backend;
+  const form = $('params');
+  form.replaceChildren();
+  for (const [key, value] of Object.entries(params)) {
+    const label = document.createElement('label');
+    label.textContent = key;
+    let input;
+    if (choices[key]) {
+      input = document.createElement('select');
+      for (const option of choices[key]) input.append(new Option(option, option));
+    } else {
+      input = document.createElement('input');
+      input.type = 'text';
+    }
+    input.name = key;
+    input.value = String(value);
+    input.addEventListener('change', () => editParam(key, input.value));
+    label.append(input);
+    form.append(label);
+  }
+}
+
+function switchDemo(demo) {
+  const hash = page.lastHashPerDemo[demo] ?? `demo=${demo}&backend=${page.view.backend}`;
+  applyView(wasm.decode_hash(hash));
+}
+
+// ---- backends ----
+async function startBackends(requested) {
+  const b = page.backend;
+  b.requested = requested;
+  if (requested === 'cpu') {
+    b.reason = 'CPU forced by the backend control; WebGPU was not started.';
+  } else if (!navigator.gpu) {
+    b.reason = 'This browser has no WebGPU (navigator.gpu is missing): running on the CPU (burn Flex in wasm).';
+  } else {
+    try {
+      const rustName = await wasm.init_webgpu();
+      const probe = await navigator.gpu.requestAdapter();
+      const info = probe?.info ?? {};
+      b.adapter = rustName || info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
+      b.webgpu = true;
+    } catch (e) {
+      b.reason = `WebGPU could not start (${e.message ?? e}): running on the CPU (burn Flex in wasm).`;
+    }
+  }
+  b.fallback = requested === 'webgpu' && !b.webgpu || (requested === 'auto' && !b.webgpu && !!b.reason);
+  if (requested === 'auto' && b.webgpu) b.reason = 'auto: each workload runs where its calibration is faster.';
+  if (requested === 'webgpu' && b.webgpu) b.reason = 'WebGPU forced by the backend control.';
+  renderStatus();
+}
+
+function renderStatus(active) {
+  const b = page.backend;
+  const running = active ?? (b.requested === 'auto' ? `auto (${b.webgpu ? 'webgpu or cpu per workload' : 'cpu'})` : (b.webgpu && b.requested === 'webgpu' ? 'webgpu' : 'cpu'));
+  $('status-backend').textContent = running;
+  $('status-adapter').textContent = b.adapter ?? 'none (CPU)';
+  $('status-fallback').textContent = b.fallback ? 'yes' : 'no';
+  $('backend-reason').textContent = b.reason;
+}
+
+function describeDecision(d) {
+  const figures = d.timings.map((t) => `${t.backend}: ${t.steps_per_s.toFixed(1)} steps/s, first step ${t.first_step_ms.toFixed(0)} ms`).join('; ');
+  return `auto → ${d.chosen} for ${d.workload}: ${d.reason} (${figures})`;
+}
+
+async function calibrate(workload, { force = false } = {}) {
+  const key = `genlab.decision.${workload}.${page.backend.adapter}`;
+  if (!force && !page.decisions[workload]) {
+    try { page.decisions[workload] = JSON.parse(localStorage.getItem(key)); } catch { /* a stale entry is recalibrated */ }
+  }
+  if (force || !page.decisions[workload]) {
+    $('decision').textContent = `Calibrating ${workload} on ${page.backend.webgpu ? 'cpu and webgpu' : 'cpu'}…`;
+    page.decisions[workload] = await wasm.calibrate(workload, Number(page.view.params.seed ?? 0), 1.0);
+    localStorage.setItem(key, JSON.stringify(page.decisions[workload]));
+  }
+  $('decision').textContent = describeDecision(page.decisions[workload]);
+  return page.decisions[workload];
+}
+
+async function backendFor(workload) {
+  const b = page.backend;
+  if (b.requested === 'cpu' || !b.webgpu) return 'cpu';
+  if (b.requested === 'webgpu') return 'webgpu';
+  return (await calibrate(workload)).chosen;
+}
+
+// ---- training loop of the backend check: small chunks, yielding to the browser ----
+async function train(steps = 30, workload = 'mlp2d') {
+  if (page.run?.active) return page.run;
+  const backend = await backendFor(workload);
+  const session = new wasm.TrainSession(workload, backend, Number(page.view.params.seed ?? 0));
+  const run = { active: true, paused: false, backend: session.backend, losses: [], stepTimes: [], started: performance.now() };
+  page.run = run;
+  renderStatus(page.backend.requested === 'auto' ? `auto → ${run.backend} (${workload})` : run.backend);
+  $('pause').disabled = false;
+  const chunk = STEPS_PER_CHUNK[run.backend];
+  while (run.losses.length < steps) {
+    if (run.paused) { await new Promise((r) => { run.resume = r; }); }
+    const n = Math.min(chunk, steps - run.losses.length);
+    const t0 = performance.now();
+    const losses = await session.steps(n);
+    run.stepTimes.push({ n, ms: performance.now() - t0 });
+    run.losses.push(...losses);
+    const done = run.losses.length;
+    const recent = run.stepTimes.slice(1);
+    const rate = recent.length ? recent.reduce((s, t) => s + t.n, 0) / (recent.reduce((s, t) => s + t.ms, 0) / 1000) : NaN;
+    const eta = Number.isFinite(rate) ? ((steps - done) / rate).toFixed(1) : '…';
+    $('train-status').textContent = `${run.backend}: step ${done}/${steps}, loss ${losses.at(-1).toFixed(4)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${eta} s, first step ${run.stepTimes[0].ms.toFixed(0)} ms`;
+    plotLoss(run.losses);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  run.active = false;
+  session.free();
+  $('pause').disabled = true;
+  return run;
+}
+
+function togglePause() {
+  const run = page.run;
+  if (!run?.active) return;
+  run.paused = !run.paused;
+  $('pause').textContent = run.paused ? 'Resume' : 'Pause';
+  if (!run.paused) run.resume?.();
+}
+
+function plotLoss(losses) {
+  const canvas = $('loss-plot');
+  const ctx = canvas.getContext('2d');
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  ctx.fillStyle = '#5a6275';
+  ctx.font = '12px system-ui';
+  const finite = losses.filter(Number.isFinite);
+  if (!finite.length) return;
+  const max = Math.max(...finite), min = Math.min(0, ...finite);
+  const x = (i) => 40 + (i / Math.max(1, losses.length - 1)) * (width - 50);
+  const y = (v) => height - 20 - ((v - min) / (max - min || 1)) * (height - 40);
+  ctx.fillText(max.toFixed(3), 2, y(max) + 4);
+  ctx.fillText(min.toFixed(3), 2, y(min));
+  ctx.fillText('step', width - 30, height - 4);
+  ctx.strokeStyle = '#2f6fde';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  losses.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
+  ctx.stroke();
+}
+
+// ---- start-up ----
+async function main() {
+  await init();
+  const view = wasm.decode_hash(location.hash);
+  applyView(view);
+  for (const tab of document.querySelectorAll('#tabs button')) tab.addEventListener('click', () => switchDemo(tab.dataset.demo));
+  $('dismiss-notices').addEventListener('click', () => showNotices([]));
+  $('backend-choice').addEventListener('change', (e) => {
+    // burn's wgpu runtime starts once per page, so a backend change reloads into the new link.
+    applyView(wasm.decode_hash(`${page.view.hash}&backend=${e.target.value}`));
+    location.reload();
+  });
+  window.addEventListener('hashchange', () => {
+    const next = wasm.decode_hash(location.hash);
+    if (next.backend !== page.backend.requested) { location.reload(); return; }
+    applyView(next);
+  });
+  $('calibrate').addEventListener('click', () => calibrate('mlp2d', { force: true }).catch(showError));
+  $('train').addEventListener('click', () => train().catch(showError));
+  $('pause').addEventListener('click', togglePause);
+  await startBackends(view.backend);
+  document.body.dataset.ready = 'true';
+}
+
+// The tests and the curious drive the page through this handle.
+window.genlab = {
+  view: () => page.view,
+  backend: () => ({ ...page.backend }),
+  decisions: () => ({ ...page.decisions }),
+  errors: () => [...page.errors],
+  train,
+  calibrate,
+  debugPanic: (message) => wasm.debug_panic(message),
+};
+
+main().catch((e) => showError(`The page failed to start: ${e.message ?? e}`));
