@@ -52,7 +52,8 @@ impl Gaussian2 {
         let gx = -(p * dx + q * dy);
         let gy = -(q * dx + r * dy);
         let quad = -(dx * gx + dy * gy);
-        let log_pdf = -std::f64::consts::LN_2 - std::f64::consts::PI.ln() - 0.5 * self.log_det - 0.5 * quad;
+        let log_pdf =
+            -std::f64::consts::LN_2 - std::f64::consts::PI.ln() - 0.5 * self.log_det - 0.5 * quad;
         (log_pdf, [gx, gy])
     }
 }
@@ -123,7 +124,9 @@ impl Mixture {
         for (k, c) in components.iter().enumerate() {
             let values = [c.weight, c.mean[0], c.mean[1], c.cov[0], c.cov[1], c.cov[2]];
             if values.iter().any(|v| !v.is_finite()) {
-                return fail(format!("component {k} has a value that is not a finite number"));
+                return fail(format!(
+                    "component {k} has a value that is not a finite number"
+                ));
             }
             if c.weight < 0.0 {
                 return fail(format!("component {k} has a negative weight {}", c.weight));
@@ -183,7 +186,13 @@ impl Mixture {
                 .iter()
                 .zip(&self.log_weights)
                 .filter(|(_, log_w)| log_w.is_finite())
-                .map(|(c, log_w)| (*log_w, c.mean, Gaussian2::new([c.cov[0] + s2, c.cov[1], c.cov[2] + s2])))
+                .map(|(c, log_w)| {
+                    (
+                        *log_w,
+                        c.mean,
+                        Gaussian2::new([c.cov[0] + s2, c.cov[1], c.cov[2] + s2]),
+                    )
+                })
                 .collect(),
         }
     }
@@ -226,7 +235,9 @@ impl Mixture {
         (0..n)
             .map(|_| {
                 let u = rng.uniform() * acc;
-                let k = cumulative.partition_point(|&c| c <= u).min(self.components.len() - 1);
+                let k = cumulative
+                    .partition_point(|&c| c <= u)
+                    .min(self.components.len() - 1);
                 let c = &self.components[k];
                 let [l11, l21, l22] = Gaussian2::new(c.cov).chol;
                 let (z1, z2) = (rng.normal(), rng.normal());
@@ -284,10 +295,12 @@ impl MixtureFile {
         }
         let mut components = Vec::with_capacity(k);
         for i in 0..k {
-            let mean: [f64; 2] = self.means[i]
-                .as_slice()
-                .try_into()
-                .map_err(|_| MixtureError(format!("mean {i} has {} entries, not 2", self.means[i].len())))?;
+            let mean: [f64; 2] = self.means[i].as_slice().try_into().map_err(|_| {
+                MixtureError(format!(
+                    "mean {i} has {} entries, not 2",
+                    self.means[i].len()
+                ))
+            })?;
             let cov = &self.covariances[i];
             if cov.len() != 2 || cov.iter().any(|row| row.len() != 2) {
                 return fail(format!("covariance {i} is not a 2×2 matrix"));
@@ -314,20 +327,33 @@ fn random_cov(rng: &mut SeededRng, low: f64, high: f64) -> [f64; 3] {
     let l2 = low + (high - low) * rng.uniform();
     let angle = std::f64::consts::PI * rng.uniform();
     let (s, c) = angle.sin_cos();
-    [c * c * l1 + s * s * l2, c * s * (l1 - l2), s * s * l1 + c * c * l2]
+    [
+        c * c * l1 + s * s * l2,
+        c * s * (l1 - l2),
+        s * s * l1 + c * c * l2,
+    ]
 }
 
 /// `gmm150`: 150 components in 5 well-separated clusters of unequal weight, from a fixed seed.
 pub fn gmm150() -> Mixture {
     const MODE_WEIGHTS: [f64; 5] = [0.34, 0.26, 0.18, 0.14, 0.08];
-    const CENTRES: [[f64; 2]; 5] = [[-5.0, 4.0], [5.0, 5.0], [0.0, -1.0], [-6.0, -5.0], [5.5, -5.0]];
+    const CENTRES: [[f64; 2]; 5] = [
+        [-5.0, 4.0],
+        [5.0, 5.0],
+        [0.0, -1.0],
+        [-6.0, -5.0],
+        [5.5, -5.0],
+    ];
     let mut rng = SeededRng::new(150);
     let mut components = Vec::with_capacity(150);
     for (mode, (centre, mode_weight)) in CENTRES.iter().zip(MODE_WEIGHTS).enumerate() {
         let raw: Vec<f64> = (0..30).map(|_| 0.5 + rng.uniform()).collect();
         let sum: f64 = raw.iter().sum();
         for w in raw {
-            let mean = [centre[0] + 0.7 * rng.normal(), centre[1] + 0.7 * rng.normal()];
+            let mean = [
+                centre[0] + 0.7 * rng.normal(),
+                centre[1] + 0.7 * rng.normal(),
+            ];
             components.push(Component {
                 weight: mode_weight * w / sum,
                 mean,
@@ -345,8 +371,18 @@ pub fn two_modes(p: f64) -> Result<Mixture, MixtureError> {
         return fail(format!("p = {p} must lie strictly between 0 and 1"));
     }
     Mixture::new(vec![
-        Component { weight: p, mean: [-4.0, 0.0], cov: [0.5, 0.0, 0.5], mode: 0 },
-        Component { weight: 1.0 - p, mean: [4.0, 0.0], cov: [0.5, 0.0, 0.5], mode: 1 },
+        Component {
+            weight: p,
+            mean: [-4.0, 0.0],
+            cov: [0.5, 0.0, 0.5],
+            mode: 0,
+        },
+        Component {
+            weight: 1.0 - p,
+            mean: [4.0, 0.0],
+            cov: [0.5, 0.0, 0.5],
+            mode: 1,
+        },
     ])
 }
 
@@ -365,7 +401,11 @@ fn along_curve(points: &[[f64; 2]], width: f64) -> Mixture {
             Component {
                 weight: 1.0,
                 mean: points[i],
-                cov: [c * c * along + s * s * across, c * s * (along - across), s * s * along + c * c * across],
+                cov: [
+                    c * c * along + s * s * across,
+                    c * s * (along - across),
+                    s * s * along + c * c * across,
+                ],
                 mode: 0,
             }
         })
@@ -419,7 +459,10 @@ mod tests {
                 let exact = m.score(x, sigma);
                 let fd = finite_difference_score(&m, x, sigma);
                 for i in 0..2 {
-                    assert!((exact[i] - fd[i]).abs() < 1e-4 * (1.0 + exact[i].abs()), "{x:?} σ={sigma}: {exact:?} vs {fd:?}");
+                    assert!(
+                        (exact[i] - fd[i]).abs() < 1e-4 * (1.0 + exact[i].abs()),
+                        "{x:?} σ={sigma}: {exact:?} vs {fd:?}"
+                    );
                 }
             }
         }
@@ -427,14 +470,22 @@ mod tests {
 
     #[test]
     fn single_gaussian_has_its_closed_form() {
-        let m = Mixture::new(vec![Component { weight: 3.0, mean: [1.0, -2.0], cov: [2.0, 0.5, 1.0], mode: 0 }]).unwrap();
+        let m = Mixture::new(vec![Component {
+            weight: 3.0,
+            mean: [1.0, -2.0],
+            cov: [2.0, 0.5, 1.0],
+            mode: 0,
+        }])
+        .unwrap();
         let x = [0.3, 0.7];
         // Σ⁻¹ = [[1, -0.5], [-0.5, 2]] / 1.75
         let (dx, dy) = (x[0] - 1.0, x[1] + 2.0);
         let expected = [-(dx - 0.5 * dy) / 1.75, -(-0.5 * dx + 2.0 * dy) / 1.75];
         let s = m.score(x, 0.0);
         assert!((s[0] - expected[0]).abs() < 1e-12 && (s[1] - expected[1]).abs() < 1e-12);
-        let log_p = -(2.0 * std::f64::consts::PI).ln() - 0.5 * 1.75f64.ln() - 0.5 * (dx * -expected[0] + dy * -expected[1]);
+        let log_p = -(2.0 * std::f64::consts::PI).ln()
+            - 0.5 * 1.75f64.ln()
+            - 0.5 * (dx * -expected[0] + dy * -expected[1]);
         assert!((m.log_density(x) - log_p).abs() < 1e-12);
     }
 
@@ -443,7 +494,10 @@ mod tests {
         let m = gmm150();
         for x in [[1e3, -1e3], [0.0, 5e4], [-300.0, 200.0]] {
             let (log_p, s) = m.log_density_and_score(x, 0.0);
-            assert!(log_p.is_finite() && s[0].is_finite() && s[1].is_finite(), "{x:?}: {log_p} {s:?}");
+            assert!(
+                log_p.is_finite() && s[0].is_finite() && s[1].is_finite(),
+                "{x:?}: {log_p} {s:?}"
+            );
             // Far away the score points back towards the data.
             assert!(s[0] * x[0] + s[1] * x[1] < 0.0);
         }
@@ -472,7 +526,13 @@ mod tests {
             let freq = counts[k] as f64 / xs.len() as f64;
             assert!((freq - w).abs() < 0.01, "mode {k}: {freq} vs {w}");
         }
-        let g = Mixture::new(vec![Component { weight: 1.0, mean: [1.0, 2.0], cov: [2.0, 0.6, 0.5], mode: 0 }]).unwrap();
+        let g = Mixture::new(vec![Component {
+            weight: 1.0,
+            mean: [1.0, 2.0],
+            cov: [2.0, 0.6, 0.5],
+            mode: 0,
+        }])
+        .unwrap();
         let ys = g.sample(100_000, &mut rng);
         let n = ys.len() as f64;
         let mx = ys.iter().map(|y| y[0]).sum::<f64>() / n;
@@ -488,19 +548,42 @@ mod tests {
         let ok = r#"{"weights":[1,2],"means":[[0,0],[1,1]],"covariances":[[[1,0],[0,1]],[[2,0.5],[0.5,1]]]}"#;
         assert!(MixtureFile::from_json(ok).is_ok());
         let cases = [
-            (r#"{"weights":[1],"means":[[0,0],[1,1]],"covariances":[[[1,0],[0,1]]]}"#, "shapes"),
-            (r#"{"weights":[1],"means":[[0]],"covariances":[[[1,0],[0,1]]]}"#, "entries"),
-            (r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,2],[2,1]]]}"#, "positive definite"),
-            (r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0.2],[0.3,1]]]}"#, "symmetric"),
-            (r#"{"weights":[-1],"means":[[0,0]],"covariances":[[[1,0],[0,1]]]}"#, "negative"),
-            (r#"{"weights":[0,0],"means":[[0,0],[1,1]],"covariances":[[[1,0],[0,1]],[[1,0],[0,1]]]}"#, "zero"),
+            (
+                r#"{"weights":[1],"means":[[0,0],[1,1]],"covariances":[[[1,0],[0,1]]]}"#,
+                "shapes",
+            ),
+            (
+                r#"{"weights":[1],"means":[[0]],"covariances":[[[1,0],[0,1]]]}"#,
+                "entries",
+            ),
+            (
+                r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,2],[2,1]]]}"#,
+                "positive definite",
+            ),
+            (
+                r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0.2],[0.3,1]]]}"#,
+                "symmetric",
+            ),
+            (
+                r#"{"weights":[-1],"means":[[0,0]],"covariances":[[[1,0],[0,1]]]}"#,
+                "negative",
+            ),
+            (
+                r#"{"weights":[0,0],"means":[[0,0],[1,1]],"covariances":[[[1,0],[0,1]],[[1,0],[0,1]]]}"#,
+                "zero",
+            ),
             (r#"{"weights":[1],"means":[[0,0]]}"#, "not a mixture"),
-            (r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0],[0]]]}"#, "2×2"),
+            (
+                r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0],[0]]]}"#,
+                "2×2",
+            ),
         ];
         for (text, word) in cases {
             let err = MixtureFile::from_json(text).unwrap_err().0;
             assert!(err.contains(word), "{text}: {err}");
         }
-        assert!(MixtureFile::from_json(&serde_json::to_string(&gmm150().to_file()).unwrap()).is_ok());
+        assert!(
+            MixtureFile::from_json(&serde_json::to_string(&gmm150().to_file()).unwrap()).is_ok()
+        );
     }
 }

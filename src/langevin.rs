@@ -64,14 +64,22 @@ impl LangevinRun {
         let mut particles: Vec<[f64; 2]> = (0..n).map(|_| [rng.normal(), rng.normal()]).collect();
         sampler.start(&mut particles);
         let reference = reference_samples(&mixture, n.clamp(1000, 10_000), params.seed);
-        Self { mixture, sampler, particles, rng, done: 0, reference }
+        Self {
+            mixture,
+            sampler,
+            particles,
+            rng,
+            done: 0,
+            reference,
+        }
     }
 
     /// Runs up to `n` more steps; returns how many ran.
     pub fn advance(&mut self, n: usize) -> usize {
         let todo = n.min(self.total_steps() - self.done);
         for _ in 0..todo {
-            self.sampler.step(self.done, &mut self.particles, &self.mixture, &mut self.rng);
+            self.sampler
+                .step(self.done, &mut self.particles, &self.mixture, &mut self.rng);
             self.done += 1;
         }
         todo
@@ -109,4 +117,46 @@ impl LangevinRun {
     pub fn diagnostic(&self) -> Option<(&'static str, f64)> {
         self.sampler.diagnostic()
     }
+}
+
+/// What the page says beside a run: the course's lessons, when the run shows them.
+pub fn lessons(
+    params: &LangevinParams,
+    mixture: &Mixture,
+    metrics: &ParticleMetrics,
+) -> Vec<String> {
+    use crate::state::SamplerName::*;
+    let mut said = Vec::new();
+    if metrics.non_finite > 0 {
+        said.push(format!(
+            "τ = {} is too large for this density: {} particles diverged to infinity and are not drawn. \
+             A stable step must stay well below the smallest variance of the target.",
+            params.tau, metrics.non_finite
+        ));
+    }
+    let plain = matches!(
+        params.sampler,
+        GradientAscent | Ula | UlaAniso | Pula | Mala
+    );
+    if params.sampler == GradientAscent {
+        said.push("Gradient ascent has no noise: the particles collapse onto the modes (local maxima of π) instead of sampling it.".into());
+    }
+    if plain && mixture.mode_count() > 1 && metrics.mode_tv > 0.1 {
+        said.push(format!(
+            "The mode weights are wrong (total variation {:.2}): started from N(0, I), plain Langevin fills each mode \
+             through its basin of attraction, and across low-density gaps the score carries no information about the \
+             weights. Annealed Langevin and the reverse SDE/ODE samplers recover them.",
+            metrics.mode_tv
+        ));
+    }
+    if params.sampler == UlaAniso {
+        said.push("Anisotropic noise without preconditioning the drift samples a distorted law, not π; pula applies Σ to both and samples π.".into());
+    }
+    if params.sampler == Ula && params.tau >= 0.3 && metrics.non_finite == 0 {
+        said.push(format!(
+            "With τ = {} ULA is biased: its stationary law is wider than π. MALA's accept/reject step removes the bias at the same τ.",
+            params.tau
+        ));
+    }
+    said
 }

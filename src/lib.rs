@@ -3,8 +3,13 @@
 
 pub mod backend;
 pub mod choice;
+pub mod density;
+pub mod init;
+pub mod langevin;
+pub mod metrics2d;
 pub mod mlp2d;
 pub mod rng;
+pub mod samplers;
 pub mod state;
 pub mod workload;
 

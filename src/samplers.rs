@@ -20,12 +20,18 @@ pub trait ScoreField {
 impl ScoreField for Mixture {
     fn scores(&self, xs: &[[f64; 2]], sigma: f64) -> Vec<[f64; 2]> {
         let noised = self.noised(sigma);
-        xs.iter().map(|x| noised.log_density_and_score(*x).1).collect()
+        xs.iter()
+            .map(|x| noised.log_density_and_score(*x).1)
+            .collect()
     }
 
     fn log_densities(&self, xs: &[[f64; 2]]) -> Option<Vec<f64>> {
         let exact = self.noised(0.0);
-        Some(xs.iter().map(|x| exact.log_density_and_score(*x).0).collect())
+        Some(
+            xs.iter()
+                .map(|x| exact.log_density_and_score(*x).0)
+                .collect(),
+        )
     }
 }
 
@@ -49,7 +55,11 @@ impl Default for SamplerConfig {
         Self {
             steps: 500,
             tau: 0.01,
-            noise_cov: Sym2 { a: 2.0, b: 0.4, d: 0.4 },
+            noise_cov: Sym2 {
+                a: 2.0,
+                b: 0.4,
+                d: 0.4,
+            },
             sigma_max: 16.0,
             sigma_min: 0.01,
             levels: 10,
@@ -72,7 +82,13 @@ pub trait Sampler {
     }
 
     /// Step `i` (0-based) of the run, applied to every particle.
-    fn step(&mut self, i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng);
+    fn step(
+        &mut self,
+        i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    );
 
     /// The noise level the particles are at after step `i` (0 once they target π itself).
     fn sigma_after(&self, _i: usize) -> f64 {
@@ -93,21 +109,69 @@ pub struct SamplerSpec {
 
 pub fn samplers() -> &'static [SamplerSpec] {
     &[
-        SamplerSpec { name: SamplerName::GradientAscent, summary: "x + τ∇log π (no noise)", build: |c| Box::new(Langevin::new(c, Noise::None)) },
-        SamplerSpec { name: SamplerName::Ula, summary: "x + τ∇log π + √(2τ)ζ", build: |c| Box::new(Langevin::new(c, Noise::Isotropic)) },
-        SamplerSpec { name: SamplerName::UlaAniso, summary: "x + τ∇log π + √(2τ)ζ, ζ ~ N(0, Σ) (naive)", build: |c| Box::new(Langevin::new(c, Noise::Naive(Factor::new(c.noise_cov)))) },
-        SamplerSpec { name: SamplerName::Pula, summary: "x + τΣ∇log π + √(2τ)Σ^½ζ (preconditioned)", build: |c| Box::new(Langevin::new(c, Noise::Preconditioned(Factor::new(c.noise_cov)))) },
-        SamplerSpec { name: SamplerName::Mala, summary: "ULA proposal + Metropolis–Hastings", build: |c| Box::new(Mala::new(c)) },
-        SamplerSpec { name: SamplerName::Annealed, summary: "NCSN annealed Langevin (Algorithm 1)", build: |c| Box::new(Annealed::new(c)) },
-        SamplerSpec { name: SamplerName::SdeVe, summary: "reverse VE SDE, Euler–Maruyama", build: |c| Box::new(ReverseVe::new(c, VeRule::Sde)) },
-        SamplerSpec { name: SamplerName::SdeVp, summary: "reverse VP SDE, Euler–Maruyama", build: |c| Box::new(ReverseVp::new(c)) },
-        SamplerSpec { name: SamplerName::PredictorCorrector, summary: "VE reverse-diffusion predictor + Langevin corrector", build: |c| Box::new(ReverseVe::new(c, VeRule::PredictorCorrector)) },
-        SamplerSpec { name: SamplerName::Ode, summary: "probability-flow ODE (VE), Euler", build: |c| Box::new(ReverseVe::new(c, VeRule::Ode)) },
+        SamplerSpec {
+            name: SamplerName::GradientAscent,
+            summary: "x + τ∇log π (no noise)",
+            build: |c| Box::new(Langevin::new(c, Noise::None)),
+        },
+        SamplerSpec {
+            name: SamplerName::Ula,
+            summary: "x + τ∇log π + √(2τ)ζ",
+            build: |c| Box::new(Langevin::new(c, Noise::Isotropic)),
+        },
+        SamplerSpec {
+            name: SamplerName::UlaAniso,
+            summary: "x + τ∇log π + √(2τ)ζ, ζ ~ N(0, Σ) (naive)",
+            build: |c| Box::new(Langevin::new(c, Noise::Naive(Factor::new(c.noise_cov)))),
+        },
+        SamplerSpec {
+            name: SamplerName::Pula,
+            summary: "x + τΣ∇log π + √(2τ)Σ^½ζ (preconditioned)",
+            build: |c| {
+                Box::new(Langevin::new(
+                    c,
+                    Noise::Preconditioned(Factor::new(c.noise_cov)),
+                ))
+            },
+        },
+        SamplerSpec {
+            name: SamplerName::Mala,
+            summary: "ULA proposal + Metropolis–Hastings",
+            build: |c| Box::new(Mala::new(c)),
+        },
+        SamplerSpec {
+            name: SamplerName::Annealed,
+            summary: "NCSN annealed Langevin (Algorithm 1)",
+            build: |c| Box::new(Annealed::new(c)),
+        },
+        SamplerSpec {
+            name: SamplerName::SdeVe,
+            summary: "reverse VE SDE, Euler–Maruyama",
+            build: |c| Box::new(ReverseVe::new(c, VeRule::Sde)),
+        },
+        SamplerSpec {
+            name: SamplerName::SdeVp,
+            summary: "reverse VP SDE, Euler–Maruyama",
+            build: |c| Box::new(ReverseVp::new(c)),
+        },
+        SamplerSpec {
+            name: SamplerName::PredictorCorrector,
+            summary: "VE reverse-diffusion predictor + Langevin corrector",
+            build: |c| Box::new(ReverseVe::new(c, VeRule::PredictorCorrector)),
+        },
+        SamplerSpec {
+            name: SamplerName::Ode,
+            summary: "probability-flow ODE (VE), Euler",
+            build: |c| Box::new(ReverseVe::new(c, VeRule::Ode)),
+        },
     ]
 }
 
 pub fn build_sampler(name: SamplerName, config: &SamplerConfig) -> Box<dyn Sampler> {
-    let spec = samplers().iter().find(|s| s.name == name).expect("every sampler name is registered");
+    let spec = samplers()
+        .iter()
+        .find(|s| s.name == name)
+        .expect("every sampler name is registered");
     (spec.build)(config)
 }
 
@@ -132,7 +196,10 @@ impl Factor {
         let l11 = cov.a.sqrt();
         let l21 = cov.b / l11;
         let l22 = (cov.d - l21 * l21).max(0.0).sqrt();
-        Self { cov, chol: [l11, l21, l22] }
+        Self {
+            cov,
+            chol: [l11, l21, l22],
+        }
     }
 
     fn apply_chol(&self, z: [f64; 2]) -> [f64; 2] {
@@ -141,7 +208,10 @@ impl Factor {
     }
 
     fn apply_cov(&self, v: [f64; 2]) -> [f64; 2] {
-        [self.cov.a * v[0] + self.cov.b * v[1], self.cov.b * v[0] + self.cov.d * v[1]]
+        [
+            self.cov.a * v[0] + self.cov.b * v[1],
+            self.cov.b * v[0] + self.cov.d * v[1],
+        ]
     }
 }
 
@@ -165,7 +235,11 @@ struct Langevin {
 
 impl Langevin {
     fn new(config: &SamplerConfig, noise: Noise) -> Self {
-        Self { steps: config.steps, tau: config.tau, noise }
+        Self {
+            steps: config.steps,
+            tau: config.tau,
+            noise,
+        }
     }
 }
 
@@ -174,7 +248,13 @@ impl Sampler for Langevin {
         self.steps
     }
 
-    fn step(&mut self, _i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng) {
+    fn step(
+        &mut self,
+        _i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    ) {
         let scores = score.scores(particles, 0.0);
         let scale = (2.0 * self.tau).sqrt();
         for (x, s) in particles.iter_mut().zip(scores) {
@@ -201,7 +281,12 @@ struct Mala {
 
 impl Mala {
     fn new(config: &SamplerConfig) -> Self {
-        Self { steps: config.steps, tau: config.tau, accepted: 0, proposed: 0 }
+        Self {
+            steps: config.steps,
+            tau: config.tau,
+            accepted: 0,
+            proposed: 0,
+        }
     }
 }
 
@@ -210,7 +295,13 @@ impl Sampler for Mala {
         self.steps
     }
 
-    fn step(&mut self, _i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng) {
+    fn step(
+        &mut self,
+        _i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    ) {
         let tau = self.tau;
         let scale = (2.0 * tau).sqrt();
         let Some(log_p_x) = score.log_densities(particles) else {
@@ -223,10 +314,15 @@ impl Sampler for Mala {
             .zip(&s_x)
             .map(|(x, s)| {
                 let z = normal2(rng);
-                [x[0] + tau * s[0] + scale * z[0], x[1] + tau * s[1] + scale * z[1]]
+                [
+                    x[0] + tau * s[0] + scale * z[0],
+                    x[1] + tau * s[1] + scale * z[1],
+                ]
             })
             .collect();
-        let log_p_y = score.log_densities(&proposals).expect("density known above");
+        let log_p_y = score
+            .log_densities(&proposals)
+            .expect("density known above");
         let s_y = score.scores(&proposals, 0.0);
         // log q(b | a) = -|b - a - τ s(a)|² / (4τ) + const
         let log_q = |to: &[f64; 2], from: &[f64; 2], s: &[f64; 2]| {
@@ -236,7 +332,8 @@ impl Sampler for Mala {
         };
         for i in 0..particles.len() {
             let (x, y) = (particles[i], proposals[i]);
-            let log_ratio = log_p_y[i] + log_q(&x, &y, &s_y[i]) - log_p_x[i] - log_q(&y, &x, &s_x[i]);
+            let log_ratio =
+                log_p_y[i] + log_q(&x, &y, &s_y[i]) - log_p_x[i] - log_q(&y, &x, &s_x[i]);
             self.proposed += 1;
             if log_ratio.is_finite() && rng.uniform().ln() < log_ratio {
                 particles[i] = y;
@@ -283,7 +380,13 @@ impl Sampler for Annealed {
         scale_all(particles, self.sigmas[0]);
     }
 
-    fn step(&mut self, i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng) {
+    fn step(
+        &mut self,
+        i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    ) {
         let sigma_last = *self.sigmas.last().expect("at least one level");
         if i >= self.langevin_steps() {
             let scores = score.scores(particles, sigma_last);
@@ -353,7 +456,13 @@ impl Sampler for ReverseVe {
         scale_all(particles, self.sigmas[0]);
     }
 
-    fn step(&mut self, i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng) {
+    fn step(
+        &mut self,
+        i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    ) {
         let (sigma, next) = (self.sigmas[i], self.sigmas[i + 1]);
         let dvar = sigma * sigma - next * next;
         let scores = score.scores(particles, sigma);
@@ -375,7 +484,10 @@ impl Sampler for ReverseVe {
         if self.rule == VeRule::PredictorCorrector && next > 0.0 {
             let scores = score.scores(particles, next);
             let noise: Vec<[f64; 2]> = (0..particles.len()).map(|_| normal2(rng)).collect();
-            let norm = |v: &[[f64; 2]]| (v.iter().map(|a| a[0] * a[0] + a[1] * a[1]).sum::<f64>() / v.len().max(1) as f64).sqrt();
+            let norm = |v: &[[f64; 2]]| {
+                (v.iter().map(|a| a[0] * a[0] + a[1] * a[1]).sum::<f64>() / v.len().max(1) as f64)
+                    .sqrt()
+            };
             let (score_norm, noise_norm) = (norm(&scores), norm(&noise));
             if score_norm > 0.0 {
                 let step = 2.0 * (CORRECTOR_SNR * noise_norm / score_norm).powi(2);
@@ -405,7 +517,9 @@ const VP_T_END: f64 = 1e-3;
 
 impl ReverseVp {
     fn new(config: &SamplerConfig) -> Self {
-        Self { steps: config.steps.max(1) }
+        Self {
+            steps: config.steps.max(1),
+        }
     }
 
     fn time(&self, i: usize) -> f64 {
@@ -427,7 +541,11 @@ pub fn vp_scores(score: &dyn ScoreField, xs: &[[f64; 2]], alpha_bar: f64) -> Vec
     let root = alpha_bar.sqrt();
     let scaled: Vec<[f64; 2]> = xs.iter().map(|x| [x[0] / root, x[1] / root]).collect();
     let sigma = ((1.0 - alpha_bar) / alpha_bar).sqrt();
-    score.scores(&scaled, sigma).into_iter().map(|s| [s[0] / root, s[1] / root]).collect()
+    score
+        .scores(&scaled, sigma)
+        .into_iter()
+        .map(|s| [s[0] / root, s[1] / root])
+        .collect()
 }
 
 impl Sampler for ReverseVp {
@@ -435,7 +553,13 @@ impl Sampler for ReverseVp {
         self.steps
     }
 
-    fn step(&mut self, i: usize, particles: &mut [[f64; 2]], score: &dyn ScoreField, rng: &mut SeededRng) {
+    fn step(
+        &mut self,
+        i: usize,
+        particles: &mut [[f64; 2]],
+        score: &dyn ScoreField,
+        rng: &mut SeededRng,
+    ) {
         let t = self.time(i);
         let dt = t - self.time(i + 1);
         let beta = Self::beta(t);
@@ -455,7 +579,12 @@ impl Sampler for ReverseVp {
 }
 
 /// Standard-normal particles mapped onto the sampler's start, then a full run.
-pub fn run_sampler(sampler: &mut dyn Sampler, score: &dyn ScoreField, n: usize, seed: u64) -> Vec<[f64; 2]> {
+pub fn run_sampler(
+    sampler: &mut dyn Sampler,
+    score: &dyn ScoreField,
+    n: usize,
+    seed: u64,
+) -> Vec<[f64; 2]> {
     let mut rng = SeededRng::new(seed);
     let mut particles: Vec<[f64; 2]> = (0..n).map(|_| normal2(&mut rng)).collect();
     sampler.start(&mut particles);

@@ -198,3 +198,102 @@ impl TrainSession {
         })
     }
 }
+
+/// The Langevin demo's CPU path: a run of the shared [`LangevinRun`], stepped by the page.
+#[wasm_bindgen]
+pub struct LangevinLab {
+    run: crate::langevin::LangevinRun,
+    params: crate::state::LangevinParams,
+}
+
+#[derive(Serialize)]
+struct LangevinReport {
+    #[serde(flatten)]
+    metrics: crate::metrics2d::ParticleMetrics,
+    steps_done: usize,
+    total_steps: usize,
+    sigma: f64,
+    diagnostic: Option<(&'static str, f64)>,
+    lessons: Vec<String>,
+}
+
+#[wasm_bindgen]
+impl LangevinLab {
+    /// Starts a run from a link's state; rejects with a message when the density cannot be built.
+    #[wasm_bindgen(constructor)]
+    pub fn new(hash: &str) -> Result<LangevinLab, JsError> {
+        let params = PageState::from_hash(hash).state.langevin;
+        let mixture = crate::langevin::preset_mixture(&params).map_err(|e| JsError::new(&e.0))?;
+        Ok(LangevinLab {
+            run: crate::langevin::LangevinRun::new(&params, mixture),
+            params,
+        })
+    }
+
+    /// Runs up to `n` more steps; returns how many ran.
+    pub fn advance(&mut self, n: u32) -> u32 {
+        self.run.advance(n as usize) as u32
+    }
+
+    /// Particle positions as interleaved x, y.
+    pub fn positions(&self) -> js_sys::Float32Array {
+        let flat: Vec<f32> = self
+            .run
+            .particles()
+            .iter()
+            .flat_map(|p| [p[0] as f32, p[1] as f32])
+            .collect();
+        js_sys::Float32Array::from(flat.as_slice())
+    }
+
+    pub fn report(&self) -> Result<JsValue, JsError> {
+        let metrics = self.run.metrics();
+        let lessons = crate::langevin::lessons(&self.params, self.run.mixture(), &metrics);
+        to_js(&LangevinReport {
+            metrics,
+            steps_done: self.run.steps_done(),
+            total_steps: self.run.total_steps(),
+            sigma: self.run.current_sigma(),
+            diagnostic: self.run.diagnostic(),
+            lessons,
+        })
+    }
+
+    /// The region worth showing, `[x0, x1, y0, y1]`: every component's mean ± 3 standard
+    /// deviations, squared up and padded.
+    pub fn view_box(&self) -> Vec<f64> {
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for c in self.run.mixture().components() {
+            let (sx, sy) = (3.0 * c.cov[0].sqrt(), 3.0 * c.cov[2].sqrt());
+            x0 = x0.min(c.mean[0] - sx);
+            x1 = x1.max(c.mean[0] + sx);
+            y0 = y0.min(c.mean[1] - sy);
+            y1 = y1.max(c.mean[1] + sy);
+        }
+        let half = 0.55 * (x1 - x0).max(y1 - y0).max(1.0);
+        let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+        vec![cx - half, cx + half, cy - half, cy + half]
+    }
+
+    /// `log π` on a `width × height` grid over [x0, x1] × [y0, y1], row by row from the top.
+    pub fn log_density_grid(
+        &self,
+        x0: f64,
+        x1: f64,
+        y0: f64,
+        y1: f64,
+        width: u32,
+        height: u32,
+    ) -> js_sys::Float32Array {
+        let noised = self.run.mixture().noised(0.0);
+        let mut grid = Vec::with_capacity((width * height) as usize);
+        for row in 0..height {
+            let y = y1 - (y1 - y0) * (row as f64 + 0.5) / height as f64;
+            for col in 0..width {
+                let x = x0 + (x1 - x0) * (col as f64 + 0.5) / width as f64;
+                grid.push(noised.log_density_and_score([x, y]).0 as f32);
+            }
+        }
+        js_sys::Float32Array::from(grid.as_slice())
+    }
+}

@@ -41,14 +41,17 @@ fn cpu_training_is_deterministic_under_a_seed() {
 }
 
 #[test]
-fn cpu_and_wgpu_start_from_the_same_loss_scale() {
-    // Same data stream, different backends' weight initialisers: the first loss is the DSM loss of
-    // a near-zero network, E‖ε‖² = 2 in 2-D, on both.
-    let cpu = train_native(build_trainer(&WORKLOAD, &Device::flex(), 1).as_mut(), 1)[0];
-    assert!((1.5..3.5).contains(&cpu), "{cpu}");
-    if let Some(device) = wgpu_device() {
-        let gpu = train_native(build_trainer(&WORKLOAD, &device, 1).as_mut(), 1)[0];
-        assert!((1.5..3.5).contains(&gpu), "{gpu}");
+fn cpu_and_wgpu_compute_the_same_steps_from_the_same_seed() {
+    // Same seed: same initial weights and data on both backends, so the losses agree up to
+    // float32 rounding of different kernels.
+    let Some(device) = wgpu_device() else { return };
+    let cpu = train_native(build_trainer(&WORKLOAD, &Device::flex(), 1).as_mut(), 5);
+    let gpu = train_native(build_trainer(&WORKLOAD, &device, 1).as_mut(), 5);
+    for (c, g) in cpu.iter().zip(&gpu) {
+        assert!(
+            (c - g).abs() < 1e-3 * c.abs().max(1.0),
+            "cpu {cpu:?} vs wgpu {gpu:?}"
+        );
     }
 }
 

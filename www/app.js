@@ -1,8 +1,12 @@
 // Page glue: hosts controls, canvases and plots. All model math and state parsing is in Rust.
 import init, * as wasm from '../pkg/genlab.js';
+import { createLangevinView } from './langevin.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
+// Demos that have landed get a live view; the others show their "not built yet" state.
+const LIVE_VIEWS = { langevin: createLangevinView };
+const liveViews = {};
 const STEPS_PER_CHUNK = { cpu: 5, webgpu: 2 };
 
 const page = {
@@ -52,6 +56,20 @@ function renderDemo() {
     tab.setAttribute('aria-selected', String(tab.dataset.demo === demo));
   }
   $('demo-title').textContent = DEMO_TITLES[demo];
+  $('demo-state').hidden = Boolean(LIVE_VIEWS[demo]);
+  for (const other of Object.values(liveViews)) other.stop();
+  const live = $('demo-live');
+  if (LIVE_VIEWS[demo]) {
+    if (live.dataset.demo !== demo) {
+      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, showError);
+      live.dataset.demo = demo;
+    }
+    liveViews[demo].show(page.view.hash);
+  } else {
+    live.replaceChildren();
+    delete live.dataset.demo;
+    delete liveViews[demo];
+  }
   $('backend-choice').value = page.view.backend;
   const form = $('params');
   form.replaceChildren();
@@ -230,6 +248,7 @@ window.genlab = {
   backend: () => ({ ...page.backend }),
   decisions: () => ({ ...page.decisions }),
   errors: () => [...page.errors],
+  live: (demo) => liveViews[demo],
   train,
   calibrate,
   debugPanic: (message) => wasm.debug_panic(message),

@@ -1,0 +1,38 @@
+//! Weight initialisation from the run's own seed.
+//!
+//! burn's initialisers draw from the backend's RNG, which is global per backend (tests in
+//! parallel threads share it) and differs between Flex and wgpu. Drawing initial weights from a
+//! [`SeededRng`] makes a seed mean the same network on every backend and in every thread.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::rng::SeededRng;
+
+/// `U(-k, k)` with `k = 1/√fan_in`, burn's default for `Linear`, for weight and bias.
+pub fn seeded_linear(
+    d_input: usize,
+    d_output: usize,
+    rng: &mut SeededRng,
+    device: &Device,
+) -> Linear {
+    let k = 1.0 / (d_input as f64).sqrt();
+    let mut uniform = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| (k * (2.0 * rng.uniform() - 1.0)) as f32)
+            .collect()
+    };
+    let weight = uniform(d_input * d_output);
+    let bias = uniform(d_output);
+    Linear {
+        weight: Param::from_tensor(Tensor::<2>::from_data(
+            TensorData::new(weight, [d_input, d_output]),
+            device,
+        )),
+        bias: Some(Param::from_tensor(Tensor::<1>::from_data(
+            TensorData::new(bias, [d_output]),
+            device,
+        ))),
+    }
+}
