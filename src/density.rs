@@ -518,7 +518,7 @@ mod tests {
         let m = gmm150();
         let mut rng = SeededRng::new(9);
         let xs = m.sample(40_000, &mut rng);
-        let mut counts = vec![0usize; 5];
+        let mut counts = [0usize; 5];
         for x in &xs {
             counts[m.mode_of(*x)] += 1;
         }

@@ -54,7 +54,7 @@ mod cli {
         Link { hash: String },
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
         /// metrics as one JSON line. Flags are the link's parameter names.
-        Langevin(LangevinArgs),
+        Langevin(Box<LangevinArgs>),
     }
 
     #[derive(clap::Args)]
@@ -117,7 +117,7 @@ mod cli {
         }
     }
 
-    fn langevin(args: LangevinArgs) -> Result<(), String> {
+    fn langevin(args: Box<LangevinArgs>) -> Result<(), String> {
         use genlab::density::MixtureFile;
         use genlab::langevin::{preset_mixture, LangevinRun};
         use genlab::state::{decode_params, LangevinParams};

@@ -76,7 +76,7 @@ pub struct Mlp2dTrainer {
 
 impl Mlp2dTrainer {
     pub fn new(device: &Device, seed: u64, config: Mlp2dConfig) -> Self {
-        let mut rng = SeededRng::new(seed ^ 0x6d6c_7032_64);
+        let mut rng = SeededRng::new(seed ^ 0x6d6c_7032_6432);
         Self {
             model: Some(ScoreMlp::new(config.width, &mut rng, device)),
             optimizer: AdamConfig::new().init(),

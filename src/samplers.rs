@@ -62,8 +62,8 @@ impl Default for SamplerConfig {
             },
             sigma_max: 16.0,
             sigma_min: 0.01,
-            levels: 10,
-            steps_per_level: 100,
+            levels: 20,
+            steps_per_level: 50,
             eps: 2e-5,
             denoise: true,
         }

@@ -53,8 +53,8 @@ fn gradient_ascent_collapses_onto_modes() {
         &m,
         SamplerName::GradientAscent,
         &SamplerConfig {
-            steps: 300,
-            tau: 0.01,
+            steps: 600,
+            tau: 0.02,
             ..Default::default()
         },
     );
@@ -177,8 +177,8 @@ fn mala_removes_the_step_size_bias_of_ula() {
 fn score_based_config() -> SamplerConfig {
     SamplerConfig {
         steps: 200,
-        levels: 10,
-        steps_per_level: 20,
+        levels: 20,
+        steps_per_level: 50,
         ..Default::default()
     }
 }

@@ -26,7 +26,11 @@ test('page loads on WebGPU with no console errors and names the adapter', LONG, 
   const adapter = await page.textContent('#status-adapter');
   assert.ok(adapter && adapter !== 'none (CPU)', `adapter: ${adapter}`);
   assert.equal(await page.getAttribute('#tabs button[data-demo="langevin"]', 'aria-selected'), 'true');
+  assert.ok(await page.isVisible('#lv-canvas'), 'the Langevin demo is live');
+  await page.click('#tabs button[data-demo="csdi"]');
   assert.match(await page.textContent('#demo-state'), /not built yet/);
+  assert.ok(await page.isVisible('#demo-state'));
+  assert.match(new URL(page.url()).hash, /demo=csdi/);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
@@ -154,4 +158,30 @@ test('without WebGPU the page falls back to the CPU and says why', LONG, async (
   } finally {
     await plain.close();
   }
+});
+
+test('Langevin particles move on the CPU path, metrics render, and the link reproduces them', LONG, async () => {
+  const hash = '#demo=langevin&backend=cpu&density=two-modes&p=0.2&sampler=sde-ve&steps=40&particles=2000&seed=3';
+  const { page, consoleErrors } = await openPage(browser, hash);
+  const start = await page.evaluate(() => window.genlab.live('langevin').runToEnd(0));
+  const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.equal(end.report.steps_done, 40);
+  assert.equal(end.report.total_steps, 40);
+  assert.notDeepEqual(end.positions, start.positions, 'particles did not move');
+  assert.ok(Math.abs(end.report.occupancy[0] - 0.2) < 0.1, `occupancy ${end.report.occupancy}`);
+  assert.match(await page.textContent('#lv-status'), /step 40\/40.*mode TV/);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const again = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.deepEqual(again.positions, end.positions, 'the same link and seed must give the same particles');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('plain Langevin on gmm150 says why its mode weights are wrong', LONG, async () => {
+  const { page } = await openPage(browser, '#demo=langevin&backend=cpu&sampler=ula&steps=60&tau=0.05&particles=1000');
+  const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.ok(end.report.mode_tv > 0.1, `tv ${end.report.mode_tv}`);
+  assert.match(await page.textContent('#lv-lessons'), /basin of attraction/);
+  await page.close();
 });
