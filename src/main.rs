@@ -55,6 +55,16 @@ mod cli {
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
         /// metrics as one JSON line. Flags are the link's parameter names.
         Langevin(Box<LangevinArgs>),
+        /// Writes a density preset's mixture parameters as the upload JSON format
+        /// (`www/data/gmm150.json` is made by `genlab density --preset gmm150`).
+        Density {
+            #[arg(long, default_value = "gmm150")]
+            preset: String,
+            #[arg(long, default_value_t = 0.2)]
+            p: f64,
+            #[arg(long)]
+            out: Option<std::path::PathBuf>,
+        },
     }
 
     #[derive(clap::Args)]
@@ -106,6 +116,28 @@ mod cli {
                 seed,
             } => bench(&workload, &backend, budget, seed),
             Command::Langevin(args) => langevin(args),
+            Command::Density { preset, p, out } => {
+                let pairs = [
+                    ("density".to_string(), preset),
+                    ("p".to_string(), p.to_string()),
+                ];
+                let mut notices = Vec::new();
+                let params: genlab::state::LangevinParams =
+                    genlab::state::decode_params(&pairs, &mut notices);
+                if !notices.is_empty() {
+                    return Err(notices.join("; "));
+                }
+                let mixture =
+                    genlab::langevin::preset_mixture(&params).map_err(|e| e.to_string())?;
+                let json =
+                    serde_json::to_string_pretty(&mixture.to_file()).map_err(|e| e.to_string())?;
+                match out {
+                    Some(path) => std::fs::write(&path, json + "\n")
+                        .map_err(|e| format!("{}: {e}", path.display()))?,
+                    None => println!("{json}"),
+                }
+                Ok(())
+            }
             Command::Link { hash } => {
                 let decoded = PageState::from_hash(&hash);
                 for notice in &decoded.notices {

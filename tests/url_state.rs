@@ -154,6 +154,8 @@ fn ten_thousand_mangled_links_never_panic_and_always_give_a_valid_state() {
 #[test]
 fn truncated_links_keep_what_survived_and_flag_the_rest() {
     let mut state = PageState::default();
+    // Keys are written in name order: `levels` comes before `noise-cov`, `steps` after it.
+    state.langevin.levels = 33;
     state.langevin.steps = 1234;
     state.langevin.noise_cov = Sym2 {
         a: 1.5,
@@ -163,9 +165,24 @@ fn truncated_links_keep_what_survived_and_flag_the_rest() {
     let hash = state.to_hash();
     let cut = &hash[..hash.find("noise-cov=").unwrap() + "noise-cov=1.5,0.2".len()];
     let decoded = PageState::from_hash(cut);
-    // Fields before the cut survive; the cut value is still a valid matrix, fields after it are
-    // defaults, and nothing panicked.
-    assert_eq!(decoded.state.langevin.steps, 1234);
+    assert_eq!(
+        decoded.state.langevin.levels, 33,
+        "a field before the cut survives"
+    );
+    assert_eq!(
+        decoded.state.langevin.steps,
+        LangevinParams::default().steps,
+        "fields after it are defaults"
+    );
+    assert_eq!(
+        decoded.state.langevin.noise_cov,
+        LangevinParams::default().noise_cov
+    );
+    assert!(
+        decoded.notices.iter().any(|n| n.contains("noise-cov")),
+        "the cut value is flagged: {:?}",
+        decoded.notices
+    );
     let cut_mid_escape = PageState::from_hash("demo=langevin&sampler=mal%2");
     assert!(cut_mid_escape
         .notices
@@ -174,5 +191,34 @@ fn truncated_links_keep_what_survived_and_flag_the_rest() {
     assert_eq!(
         cut_mid_escape.state.langevin.sampler,
         SamplerName::default()
+    );
+}
+
+#[test]
+fn the_shipped_gmm150_parameters_are_the_preset() {
+    // www/data/gmm150.json is written by `genlab density --preset gmm150 --out www/data/gmm150.json`.
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/data/gmm150.json"))
+            .unwrap();
+    let file: genlab::density::MixtureFile = serde_json::from_str(&shipped).unwrap();
+    let preset = genlab::density::gmm150().to_file();
+    assert_eq!(file.modes, preset.modes);
+    let flat = |f: &genlab::density::MixtureFile| -> Vec<f64> {
+        let mut v = f.weights.clone();
+        v.extend(f.means.iter().flatten());
+        v.extend(f.covariances.iter().flatten().flatten());
+        v
+    };
+    let (shipped, expected) = (flat(&file), flat(&preset));
+    assert_eq!(shipped.len(), expected.len());
+    // serde_json's float parser may differ from the written value in the last bit.
+    let worst = shipped
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1e-300))
+        .fold(0.0, f64::max);
+    assert!(
+        worst < 1e-14,
+        "www/data/gmm150.json is stale: relative difference {worst:e}"
     );
 }
