@@ -4,6 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
+# Mesa's Vulkan loader warns on every start without a runtime dir.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 start=$(date +%s)
 stage() { echo; echo "==> [$(( $(date +%s) - start ))s] $*"; }
 
