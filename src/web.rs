@@ -230,9 +230,46 @@ impl LangevinLab {
         })
     }
 
+    /// Starts a run on an uploaded mixture (the JSON upload format) with the link's sampler
+    /// settings; rejects with the reason the file was refused.
+    #[wasm_bindgen(js_name = fromMixtureJson)]
+    pub fn from_mixture_json(hash: &str, text: &str) -> Result<LangevinLab, JsError> {
+        let params = PageState::from_hash(hash).state.langevin;
+        let mixture =
+            crate::density::MixtureFile::from_json(text).map_err(|e| JsError::new(&e.0))?;
+        Ok(LangevinLab {
+            run: crate::langevin::LangevinRun::new(&params, mixture),
+            params,
+        })
+    }
+
     /// Runs up to `n` more steps; returns how many ran.
     pub fn advance(&mut self, n: u32) -> u32 {
         self.run.advance(n as usize) as u32
+    }
+
+    /// The score the sampler currently follows (at its current noise level) on an `nx × ny`
+    /// grid of cell centres over [x0, x1] × [y0, y1], rows from the top, as interleaved sx, sy.
+    pub fn score_grid(
+        &self,
+        x0: f64,
+        x1: f64,
+        y0: f64,
+        y1: f64,
+        nx: u32,
+        ny: u32,
+    ) -> js_sys::Float32Array {
+        let noised = self.run.mixture().noised(self.run.current_sigma());
+        let mut out = Vec::with_capacity((2 * nx * ny) as usize);
+        for row in 0..ny {
+            let y = y1 - (y1 - y0) * (row as f64 + 0.5) / ny as f64;
+            for col in 0..nx {
+                let x = x0 + (x1 - x0) * (col as f64 + 0.5) / nx as f64;
+                let s = noised.log_density_and_score([x, y]).1;
+                out.extend([s[0] as f32, s[1] as f32]);
+            }
+        }
+        js_sys::Float32Array::from(out.as_slice())
     }
 
     /// Particle positions as interleaved x, y.

@@ -15,7 +15,10 @@ export function createLangevinView(root, wasm, showError) {
         <div class="controls">
           <button id="lv-run" type="button">Run</button>
           <button id="lv-reset" type="button">Reset</button>
+          <label><input id="lv-arrows" type="checkbox"> score arrows</label>
+          <label class="upload">mixture JSON <input id="lv-upload" type="file" accept=".json,application/json"></label>
         </div>
+        <p id="lv-upload-status" role="status"></p>
         <p id="lv-status"></p>
       </div>
       <div class="lv-right">
@@ -28,7 +31,7 @@ export function createLangevinView(root, wasm, showError) {
       </div>
     </div>`;
   const $ = (id) => root.querySelector(`#${id}`);
-  const view = { lab: null, hash: null, running: false, history: [], box: [-10, 10, -10, 10], heat: null, report: null, rate: NaN };
+  const view = { lab: null, hash: null, uploaded: null, running: false, history: [], box: [-10, 10, -10, 10], heat: null, report: null, rate: NaN };
 
   function toCanvas([x, y], canvas) {
     const [x0, x1, y0, y1] = view.box;
@@ -63,6 +66,35 @@ export function createLangevinView(root, wasm, showError) {
       if (!Number.isFinite(xs[i]) || !Number.isFinite(xs[i + 1])) continue;
       const [px, py] = toCanvas([xs[i], xs[i + 1]], canvas);
       ctx.fillRect(px - 0.75, py - 0.75, 1.5, 1.5);
+    }
+    if ($('lv-arrows').checked) drawArrows(ctx, canvas);
+  }
+
+  function drawArrows(ctx, canvas) {
+    const n = 22;
+    const [x0, x1, y0, y1] = view.box;
+    const scores = view.lab.score_grid(x0, x1, y0, y1, n, n);
+    let longest = 0;
+    for (let i = 0; i < scores.length; i += 2) longest = Math.max(longest, Math.hypot(scores[i], scores[i + 1]));
+    const cell = canvas.width / n;
+    ctx.strokeStyle = 'rgba(200, 60, 20, 0.8)';
+    ctx.lineWidth = 1;
+    for (let row = 0; row < n; row += 1) {
+      for (let col = 0; col < n; col += 1) {
+        const i = 2 * (row * n + col);
+        const [sx, sy] = [scores[i], scores[i + 1]];
+        const norm = Math.hypot(sx, sy);
+        if (!(norm > 0)) continue;
+        // Lengths on a square-root scale: near modes the score is tiny, far away it is huge.
+        const len = 0.45 * cell * Math.sqrt(norm / longest);
+        const cx = (col + 0.5) * cell, cy = (row + 0.5) * cell;
+        const dx = (sx / norm) * len, dy = -(sy / norm) * len;
+        ctx.beginPath();
+        ctx.moveTo(cx - dx, cy - dy);
+        ctx.lineTo(cx + dx, cy + dy);
+        ctx.lineTo(cx + dx - 0.35 * (dx - 0.6 * dy), cy + dy - 0.35 * (dy + 0.6 * dx));
+        ctx.stroke();
+      }
     }
   }
 
@@ -114,22 +146,38 @@ export function createLangevinView(root, wasm, showError) {
   }
 
   function reset(hash) {
-    view.running = false;
-    view.lab?.free();
-    view.lab = null;
-    view.hash = hash;
-    view.history = [];
+    // A new lab is built first, so a refused upload or density keeps the current run.
+    let lab;
     try {
-      view.lab = new wasm.LangevinLab(hash);
+      lab = view.uploaded ? wasm.LangevinLab.fromMixtureJson(hash, view.uploaded) : new wasm.LangevinLab(hash);
     } catch (e) {
       $('lv-status').textContent = `Cannot start: ${e.message ?? e}`;
-      return;
+      return false;
     }
+    view.running = false;
+    view.lab?.free();
+    view.lab = lab;
+    view.hash = hash;
+    view.history = [];
     view.box = Array.from(view.lab.view_box());
     buildHeat($('lv-canvas'));
     draw();
     measure();
     $('lv-run').textContent = 'Run';
+    return true;
+  }
+
+  async function upload(text) {
+    const previous = view.uploaded;
+    view.uploaded = text;
+    if (reset(view.hash)) {
+      $('lv-upload-status').textContent = 'Running on the uploaded mixture (an upload is not part of the link).';
+      return true;
+    }
+    view.uploaded = previous;
+    $('lv-upload-status').textContent = `Upload refused: ${$('lv-status').textContent.replace(/^Cannot start: /, '')}; the previous density is kept.`;
+    if (view.lab) measure();
+    return false;
   }
 
   async function loop() {
@@ -153,6 +201,12 @@ export function createLangevinView(root, wasm, showError) {
     if (view.running) loop().catch(showError);
   });
   $('lv-reset').addEventListener('click', () => reset(view.hash));
+  $('lv-arrows').addEventListener('change', () => view.lab && draw());
+  $('lv-upload').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    if (file) await upload(await file.text());
+    e.target.value = '';
+  });
 
   return {
     show(hash) { if (hash !== view.hash) reset(hash); },
@@ -169,5 +223,6 @@ export function createLangevinView(root, wasm, showError) {
       return { report: view.report, positions: Array.from(view.lab.positions()) };
     },
     stop() { view.running = false; },
+    upload,
   };
 }

@@ -185,3 +185,20 @@ test('plain Langevin on gmm150 says why its mode weights are wrong', LONG, async
   assert.match(await page.textContent('#lv-lessons'), /basin of attraction/);
   await page.close();
 });
+
+test('an uploaded mixture runs, and a bad upload is refused with the previous density kept', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#demo=langevin&backend=cpu&sampler=ula&steps=20&particles=500');
+  const good = JSON.stringify({ weights: [1, 3], means: [[-2, 0], [2, 1]], covariances: [[[0.5, 0.1], [0.1, 0.4]], [[0.3, 0], [0, 0.3]]] });
+  assert.equal(await page.evaluate((t) => window.genlab.live('langevin').upload(t), good), true);
+  const before = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.equal(before.report.mode_weights.length, 2);
+  const bad = JSON.stringify({ weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] });
+  assert.equal(await page.evaluate((t) => window.genlab.live('langevin').upload(t), bad), false);
+  assert.match(await page.textContent('#lv-upload-status'), /refused.*positive definite.*previous density is kept/);
+  const after = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.deepEqual(after.report.mode_weights, before.report.mode_weights);
+  assert.equal(await page.evaluate((t) => window.genlab.live('langevin').upload(t), '{not json'), false);
+  await page.check('#lv-arrows');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
