@@ -1,11 +1,11 @@
 //! A Langevin particle run: a target mixture, a sampler, particles and their metrics. The page
 //! and `genlab langevin` both drive this.
 
-use crate::density::{gmm150, ring, spiral, two_modes, Mixture, MixtureError};
+use crate::density::{gmm150, ring, spiral, two_modes, Component, Mixture, MixtureError};
 use crate::metrics2d::{particle_metrics, reference_samples, ParticleMetrics};
 use crate::rng::SeededRng;
 use crate::samplers::{build_sampler, Sampler, SamplerConfig};
-use crate::state::{DensityPreset, LangevinParams};
+use crate::state::{DensityPreset, LangevinParams, ScoreSource};
 
 /// The mixture a preset names. `painted` has no preset: it comes from the canvas.
 pub fn preset_mixture(params: &LangevinParams) -> Result<Mixture, MixtureError> {
@@ -15,6 +15,47 @@ pub fn preset_mixture(params: &LangevinParams) -> Result<Mixture, MixtureError> 
         DensityPreset::Ring => Ok(ring()),
         DensityPreset::Spiral => Ok(spiral()),
         DensityPreset::Painted => Err(MixtureError("paint a density on the canvas first".into())),
+    }
+}
+
+/// The kernel density estimate of `samples` with Silverman's bandwidth `h = σ̂ n^(-1/6)` (2-D):
+/// a mixture of `N(x_i, h²I)`, so its score is the explicit-score-matching baseline in closed form.
+pub fn kde_mixture(samples: &[[f64; 2]], modes_from: &Mixture) -> Result<Mixture, MixtureError> {
+    let n = samples.len() as f64;
+    let std = |axis: usize| {
+        let mean = samples.iter().map(|x| x[axis]).sum::<f64>() / n;
+        (samples
+            .iter()
+            .map(|x| (x[axis] - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
+    };
+    let h = 0.5 * (std(0) + std(1)) * n.powf(-1.0 / 6.0);
+    Mixture::new(
+        samples
+            .iter()
+            .map(|x| Component {
+                weight: 1.0,
+                mean: *x,
+                cov: [h * h, 0.0, h * h],
+                mode: modes_from.mode_of(*x),
+            })
+            .collect(),
+    )
+}
+
+/// The score field a run follows: the exact mixture, or the KDE of 1 000 exact samples.
+pub fn score_field(params: &LangevinParams, mixture: &Mixture) -> Result<Mixture, MixtureError> {
+    match params.score {
+        ScoreSource::Exact => Ok(mixture.clone()),
+        ScoreSource::Kde => kde_mixture(
+            &reference_samples(mixture, 1000, params.seed ^ 0x6b64),
+            mixture,
+        ),
+        ScoreSource::Learned => Err(MixtureError(
+            "the learned score network is not built yet; choose score = exact or kde".into(),
+        )),
     }
 }
 
@@ -47,6 +88,7 @@ pub fn sampler_config(params: &LangevinParams, mixture: &Mixture) -> SamplerConf
 
 pub struct LangevinRun {
     mixture: Mixture,
+    field: Mixture,
     sampler: Box<dyn Sampler>,
     particles: Vec<[f64; 2]>,
     rng: SeededRng,
@@ -55,8 +97,10 @@ pub struct LangevinRun {
 }
 
 impl LangevinRun {
-    /// Particles start from N(0, I) (mapped onto the sampler's prior), from `params.seed`.
-    pub fn new(params: &LangevinParams, mixture: Mixture) -> Self {
+    /// Particles start from N(0, I) (mapped onto the sampler's prior), from `params.seed`. Fails
+    /// when the chosen score source cannot be built.
+    pub fn new(params: &LangevinParams, mixture: Mixture) -> Result<Self, MixtureError> {
+        let field = score_field(params, &mixture)?;
         let config = sampler_config(params, &mixture);
         let sampler = build_sampler(params.sampler, &config);
         let mut rng = SeededRng::new(params.seed);
@@ -64,14 +108,15 @@ impl LangevinRun {
         let mut particles: Vec<[f64; 2]> = (0..n).map(|_| [rng.normal(), rng.normal()]).collect();
         sampler.start(&mut particles);
         let reference = reference_samples(&mixture, n.clamp(1000, 10_000), params.seed);
-        Self {
+        Ok(Self {
             mixture,
+            field,
             sampler,
             particles,
             rng,
             done: 0,
             reference,
-        }
+        })
     }
 
     /// Runs up to `n` more steps; returns how many ran.
@@ -79,7 +124,7 @@ impl LangevinRun {
         let todo = n.min(self.total_steps() - self.done);
         for _ in 0..todo {
             self.sampler
-                .step(self.done, &mut self.particles, &self.mixture, &mut self.rng);
+                .step(self.done, &mut self.particles, &self.field, &mut self.rng);
             self.done += 1;
         }
         todo
@@ -99,6 +144,11 @@ impl LangevinRun {
 
     pub fn mixture(&self) -> &Mixture {
         &self.mixture
+    }
+
+    /// The score field the sampler follows (the mixture itself for the exact score).
+    pub fn field(&self) -> &Mixture {
+        &self.field
     }
 
     pub fn metrics(&self) -> ParticleMetrics {

@@ -197,7 +197,7 @@ mod cli {
             }
             None => preset_mixture(&params).map_err(|e| e.to_string())?,
         };
-        let mut run = LangevinRun::new(&params, mixture);
+        let mut run = LangevinRun::new(&params, mixture).map_err(|e| e.to_string())?;
         let total = run.total_steps();
         run.advance(total);
         let mut csv = String::from("x,y\n");

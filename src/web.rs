@@ -225,7 +225,8 @@ impl LangevinLab {
         let params = PageState::from_hash(hash).state.langevin;
         let mixture = crate::langevin::preset_mixture(&params).map_err(|e| JsError::new(&e.0))?;
         Ok(LangevinLab {
-            run: crate::langevin::LangevinRun::new(&params, mixture),
+            run: crate::langevin::LangevinRun::new(&params, mixture)
+                .map_err(|e| JsError::new(&e.0))?,
             params,
         })
     }
@@ -238,7 +239,8 @@ impl LangevinLab {
         let mixture =
             crate::density::MixtureFile::from_json(text).map_err(|e| JsError::new(&e.0))?;
         Ok(LangevinLab {
-            run: crate::langevin::LangevinRun::new(&params, mixture),
+            run: crate::langevin::LangevinRun::new(&params, mixture)
+                .map_err(|e| JsError::new(&e.0))?,
             params,
         })
     }
@@ -259,7 +261,7 @@ impl LangevinLab {
         nx: u32,
         ny: u32,
     ) -> js_sys::Float32Array {
-        let noised = self.run.mixture().noised(self.run.current_sigma());
+        let noised = self.run.field().noised(self.run.current_sigma());
         let mut out = Vec::with_capacity((2 * nx * ny) as usize);
         for row in 0..ny {
             let y = y1 - (y1 - y0) * (row as f64 + 0.5) / ny as f64;

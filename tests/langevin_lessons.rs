@@ -233,3 +233,33 @@ fn score_based_samplers_recover_p_of_two_modes_where_ula_does_not() {
         );
     }
 }
+
+#[test]
+fn the_kde_score_baseline_samples_its_own_estimate_and_learned_is_refused_for_now() {
+    use genlab::langevin::LangevinRun;
+    use genlab::state::{DensityPreset, LangevinParams, ScoreSource};
+    let params = LangevinParams {
+        density: DensityPreset::TwoModes,
+        p: 0.2,
+        sampler: SamplerName::SdeVe,
+        score: ScoreSource::Kde,
+        steps: 200,
+        particles: 5000,
+        ..LangevinParams::default()
+    };
+    let mixture = two_modes(0.2).unwrap();
+    let mut run = LangevinRun::new(&params, mixture.clone()).unwrap();
+    assert_eq!(run.field().components().len(), 1000);
+    let kde_first = run.field().mode_weights()[0];
+    run.advance(200);
+    let occupancy = run.metrics().occupancy[0];
+    // 1 000 samples carry the weights (±0.013), and annealing over the KDE keeps them.
+    assert!((occupancy - kde_first).abs() < 0.05, "{occupancy} vs the KDE's {kde_first}");
+    assert!((kde_first - 0.2).abs() < 0.05, "{kde_first}");
+    let learned = LangevinParams {
+        score: ScoreSource::Learned,
+        ..params
+    };
+    let refused = LangevinRun::new(&learned, mixture).err().expect("refused");
+    assert!(refused.0.contains("not built yet"));
+}
