@@ -254,7 +254,10 @@ fn the_kde_score_baseline_samples_its_own_estimate_and_learned_is_refused_for_no
     run.advance(200);
     let occupancy = run.metrics().occupancy[0];
     // 1 000 samples carry the weights (±0.013), and annealing over the KDE keeps them.
-    assert!((occupancy - kde_first).abs() < 0.05, "{occupancy} vs the KDE's {kde_first}");
+    assert!(
+        (occupancy - kde_first).abs() < 0.05,
+        "{occupancy} vs the KDE's {kde_first}"
+    );
     assert!((kde_first - 0.2).abs() < 0.05, "{kde_first}");
     let learned = LangevinParams {
         score: ScoreSource::Learned,
