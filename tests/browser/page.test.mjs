@@ -202,3 +202,20 @@ test('an uploaded mixture runs, and a bad upload is refused with the previous de
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
+
+test('every sampler runs a few steps on the CPU path and moves the particles', LONG, async () => {
+  const samplers = ['ga', 'ula', 'ula-aniso', 'pula', 'mala', 'annealed', 'sde-ve', 'sde-vp', 'pc', 'ode'];
+  const { page, consoleErrors } = await openPage(browser, '#demo=langevin&backend=cpu');
+  for (const sampler of samplers) {
+    await page.evaluate((h) => { location.hash = h; }, `demo=langevin&backend=cpu&sampler=${sampler}&particles=300&steps=20&seed=1`);
+    await page.waitForFunction((s) => window.genlab.view().params.sampler === s, sampler);
+    const start = await page.evaluate(() => window.genlab.live('langevin').runToEnd(0));
+    const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd(5));
+    assert.equal(end.report.steps_done, 5, sampler);
+    assert.notDeepEqual(end.positions, start.positions, `${sampler}: particles did not move`);
+    assert.ok(Number.isFinite(end.report.mode_tv), sampler);
+    assert.match(await page.textContent('#lv-status'), /step 5\//, sampler);
+  }
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
