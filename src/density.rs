@@ -19,6 +19,9 @@ pub struct Component {
 #[derive(Clone, Debug)]
 pub struct Mixture {
     components: Vec<Component>,
+    /// Each component's inverse and Cholesky factor, computed once: classifying and sampling
+    /// run per particle.
+    gaussians: Vec<Gaussian2>,
     log_weights: Vec<f64>,
     mode_count: usize,
 }
@@ -31,16 +34,20 @@ struct Gaussian2 {
     chol: [f64; 3],
 }
 
+/// The lower Cholesky factor `[l11, l21, l22]` of `[[a, b], [b, d]]`.
+pub fn cholesky2([a, b, d]: [f64; 3]) -> [f64; 3] {
+    let l11 = a.sqrt();
+    let l21 = b / l11;
+    [l11, l21, (d - l21 * l21).max(0.0).sqrt()]
+}
+
 impl Gaussian2 {
     fn new([a, b, d]: [f64; 3]) -> Self {
         let det = a * d - b * b;
-        let l11 = a.sqrt();
-        let l21 = b / l11;
-        let l22 = (d - l21 * l21).max(0.0).sqrt();
         Self {
             inv: [d / det, -b / det, a / det],
             log_det: det.ln(),
-            chol: [l11, l21, l22],
+            chol: cholesky2([a, b, d]),
         }
     }
 
@@ -152,8 +159,10 @@ impl Mixture {
             .collect();
         let log_weights = components.iter().map(|c| c.weight.ln()).collect();
         let mode_count = components.iter().map(|c| c.mode + 1).max().unwrap_or(1);
+        let gaussians = components.iter().map(|c| Gaussian2::new(c.cov)).collect();
         Ok(Self {
             components,
+            gaussians,
             log_weights,
             mode_count,
         })
@@ -213,8 +222,13 @@ impl Mixture {
     /// The mode whose components explain `x` best (highest responsibility summed per mode).
     pub fn mode_of(&self, x: [f64; 2]) -> usize {
         let mut per_mode = vec![f64::NEG_INFINITY; self.mode_count];
-        for (c, log_w) in self.components.iter().zip(&self.log_weights) {
-            let (log_pdf, _) = Gaussian2::new(c.cov).log_pdf_and_grad(c.mean, x);
+        for ((c, g), log_w) in self
+            .components
+            .iter()
+            .zip(&self.gaussians)
+            .zip(&self.log_weights)
+        {
+            let (log_pdf, _) = g.log_pdf_and_grad(c.mean, x);
             per_mode[c.mode] = log_add_exp(per_mode[c.mode], log_w + log_pdf);
         }
         per_mode
@@ -239,7 +253,7 @@ impl Mixture {
                     .partition_point(|&c| c <= u)
                     .min(self.components.len() - 1);
                 let c = &self.components[k];
-                let [l11, l21, l22] = Gaussian2::new(c.cov).chol;
+                let [l11, l21, l22] = self.gaussians[k].chol;
                 let (z1, z2) = (rng.normal(), rng.normal());
                 [c.mean[0] + l11 * z1, c.mean[1] + l21 * z1 + l22 * z2]
             })

@@ -2,7 +2,7 @@
 //! on the command line. They move particles on the CPU in f64; the WebGPU path runs the same
 //! update rules in WGSL.
 
-use crate::density::Mixture;
+use crate::density::{cholesky2, Mixture};
 use crate::rng::SeededRng;
 use crate::state::{SamplerName, Sym2};
 
@@ -193,12 +193,9 @@ pub struct Factor {
 
 impl Factor {
     pub fn new(cov: Sym2) -> Self {
-        let l11 = cov.a.sqrt();
-        let l21 = cov.b / l11;
-        let l22 = (cov.d - l21 * l21).max(0.0).sqrt();
         Self {
             cov,
-            chol: [l11, l21, l22],
+            chol: cholesky2([cov.a, cov.b, cov.d]),
         }
     }
 

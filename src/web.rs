@@ -217,32 +217,34 @@ struct LangevinReport {
     lessons: Vec<String>,
 }
 
+impl LangevinLab {
+    fn start(
+        hash: &str,
+        target: impl FnOnce(
+            &crate::state::LangevinParams,
+        ) -> Result<crate::density::Mixture, crate::density::MixtureError>,
+    ) -> Result<LangevinLab, JsError> {
+        let params = PageState::from_hash(hash).state.langevin;
+        let run = target(&params)
+            .and_then(|mixture| crate::langevin::LangevinRun::new(&params, mixture))
+            .map_err(|e| JsError::new(&e.0))?;
+        Ok(LangevinLab { run, params })
+    }
+}
+
 #[wasm_bindgen]
 impl LangevinLab {
     /// Starts a run from a link's state; rejects with a message when the density cannot be built.
     #[wasm_bindgen(constructor)]
     pub fn new(hash: &str) -> Result<LangevinLab, JsError> {
-        let params = PageState::from_hash(hash).state.langevin;
-        let mixture = crate::langevin::preset_mixture(&params).map_err(|e| JsError::new(&e.0))?;
-        Ok(LangevinLab {
-            run: crate::langevin::LangevinRun::new(&params, mixture)
-                .map_err(|e| JsError::new(&e.0))?,
-            params,
-        })
+        Self::start(hash, crate::langevin::preset_mixture)
     }
 
     /// Starts a run on an uploaded mixture (the JSON upload format) with the link's sampler
     /// settings; rejects with the reason the file was refused.
     #[wasm_bindgen(js_name = fromMixtureJson)]
     pub fn from_mixture_json(hash: &str, text: &str) -> Result<LangevinLab, JsError> {
-        let params = PageState::from_hash(hash).state.langevin;
-        let mixture =
-            crate::density::MixtureFile::from_json(text).map_err(|e| JsError::new(&e.0))?;
-        Ok(LangevinLab {
-            run: crate::langevin::LangevinRun::new(&params, mixture)
-                .map_err(|e| JsError::new(&e.0))?,
-            params,
-        })
+        Self::start(hash, |_| crate::density::MixtureFile::from_json(text))
     }
 
     /// Runs up to `n` more steps; returns how many ran.

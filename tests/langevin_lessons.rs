@@ -174,6 +174,15 @@ fn mala_removes_the_step_size_bias_of_ula() {
     );
 }
 
+/// The samplers that follow the noised score from a broad prior down to π.
+const SCORE_BASED: [SamplerName; 5] = [
+    SamplerName::Annealed,
+    SamplerName::SdeVe,
+    SamplerName::SdeVp,
+    SamplerName::PredictorCorrector,
+    SamplerName::Ode,
+];
+
 fn score_based_config() -> SamplerConfig {
     SamplerConfig {
         steps: 200,
@@ -187,13 +196,7 @@ fn score_based_config() -> SamplerConfig {
 fn score_based_samplers_recover_the_mode_weights_of_gmm150() {
     let m = gmm150();
     let reference = reference_samples(&m, N, 1);
-    for name in [
-        SamplerName::Annealed,
-        SamplerName::SdeVe,
-        SamplerName::SdeVp,
-        SamplerName::PredictorCorrector,
-        SamplerName::Ode,
-    ] {
+    for name in SCORE_BASED {
         let xs = run(&m, name, &score_based_config());
         let metrics = particle_metrics(&m, &xs, &reference);
         assert!(metrics.mode_tv < 0.05, "{name}: {metrics:?}");
@@ -218,13 +221,7 @@ fn score_based_samplers_recover_p_of_two_modes_where_ula_does_not() {
         (ula_first - 0.2).abs() > 0.2,
         "ULA from N(0, I) should split ~50/50: {ula_first}"
     );
-    for name in [
-        SamplerName::Annealed,
-        SamplerName::SdeVe,
-        SamplerName::SdeVp,
-        SamplerName::PredictorCorrector,
-        SamplerName::Ode,
-    ] {
+    for name in SCORE_BASED {
         let first =
             particle_metrics(&m, &run(&m, name, &score_based_config()), &reference).occupancy[0];
         assert!(
