@@ -3,6 +3,8 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::gpu_particles::GpuContext;
 use crate::named_choice;
 
 named_choice! {
@@ -106,15 +108,30 @@ pub fn compiled_backends() -> Vec<&'static str> {
 /// A native wgpu device and its adapter's name, or why there is none.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn native_wgpu() -> Result<(Device, String), String> {
+    native_wgpu_runtime().map(|(device, name, _)| (device, name))
+}
+
+/// The raw wgpu device and queue under burn's native wgpu device, for hand-written kernels.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_gpu_context() -> Result<GpuContext, String> {
+    native_wgpu_runtime().map(|(_, _, gpu)| gpu)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn native_wgpu_runtime() -> Result<(Device, String, GpuContext), String> {
     use std::sync::OnceLock;
     // burn's wgpu runtime initialises once per process; later callers share its device.
-    static WGPU: OnceLock<Result<(Device, String), String>> = OnceLock::new();
+    static WGPU: OnceLock<Result<(Device, String, GpuContext), String>> = OnceLock::new();
     WGPU.get_or_init(|| {
         let (device, setup) = Device::wgpu_options()
             .init_with_setup()
             .map_err(|e| format!("wgpu initialisation failed: {e}"))?;
         let info = setup.adapter.get_info();
-        Ok((device, format!("{} ({:?})", info.name, info.backend)))
+        let gpu = GpuContext {
+            device: setup.device.clone(),
+            queue: setup.queue.clone(),
+        };
+        Ok((device, format!("{} ({:?})", info.name, info.backend), gpu))
     })
     .clone()
 }

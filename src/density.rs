@@ -335,6 +335,74 @@ impl MixtureFile {
     }
 }
 
+/// The upload format as NumPy arrays, `np.savez(path, weights=…, means=…, covariances=…,
+/// modes=…)` or `np.savez_compressed`: `weights` `(K,)`, `means` `(K, 2)`, `covariances`
+/// `(K, 2, 2)`, optional `modes` `(K,)` of whole numbers, any numeric dtype. Only the shapes are
+/// checked here (JSON has no shapes); the values go through [`MixtureFile::into_mixture`], so
+/// both uploads accept and refuse the same mixtures with the same messages.
+pub fn mixture_from_npz(bytes: &[u8]) -> Result<Mixture, MixtureError> {
+    use crate::npy::{python_shape, read_npz, NpyArray};
+    const NAMES: [&str; 4] = ["weights", "means", "covariances", "modes"];
+
+    let mut arrays =
+        read_npz(bytes).map_err(|e| MixtureError(format!("not a mixture npz file: {e}")))?;
+    if let Some(unknown) = arrays.keys().find(|name| !NAMES.contains(&name.as_str())) {
+        return fail(format!(
+            "not a mixture npz file: unknown array `{unknown}` (expected weights, means, \
+             covariances and optionally modes)"
+        ));
+    }
+    let mut take = |name: &str, expected: Option<&[usize]>| -> Result<_, MixtureError> {
+        let Some(array): Option<NpyArray> = arrays.remove(name) else {
+            return Ok(None);
+        };
+        let fits = match expected {
+            Some(expected) => array.shape == expected,
+            None => array.shape.len() == 1,
+        };
+        if !fits {
+            let expected = expected.map_or("(K,)".to_string(), python_shape);
+            return fail(format!(
+                "`{name}` has shape {}, expected {expected}",
+                python_shape(&array.shape)
+            ));
+        }
+        Ok(Some(array.data))
+    };
+    let missing = |name: &str| MixtureError(format!("the npz file has no `{name}` array"));
+    let weights = take("weights", None)?.ok_or_else(|| missing("weights"))?;
+    let k = weights.len();
+    let means = take("means", Some(&[k, 2]))?.ok_or_else(|| missing("means"))?;
+    let covariances =
+        take("covariances", Some(&[k, 2, 2]))?.ok_or_else(|| missing("covariances"))?;
+    let modes = take("modes", Some(&[k]))?
+        .map(|modes| {
+            modes
+                .iter()
+                .enumerate()
+                .map(|(i, &mode)| {
+                    // A float array of whole numbers is accepted: only the labels matter.
+                    if mode >= 0.0 && mode.fract() == 0.0 {
+                        Ok(mode as usize)
+                    } else {
+                        fail(format!("mode {i} is {mode}, not a non-negative integer"))
+                    }
+                })
+                .collect::<Result<Vec<usize>, _>>()
+        })
+        .transpose()?;
+    MixtureFile {
+        weights,
+        means: means.chunks_exact(2).map(<[f64]>::to_vec).collect(),
+        covariances: covariances
+            .chunks_exact(4)
+            .map(|cov| vec![cov[..2].to_vec(), cov[2..].to_vec()])
+            .collect(),
+        modes,
+    }
+    .into_mixture()
+}
+
 /// A random 2×2 SPD matrix with eigenvalues in `[low, high]` and a random orientation.
 fn random_cov(rng: &mut SeededRng, low: f64, high: f64) -> [f64; 3] {
     let l1 = low + (high - low) * rng.uniform();

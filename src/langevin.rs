@@ -3,9 +3,14 @@
 
 use crate::density::{gmm150, ring, spiral, two_modes, Component, Mixture, MixtureError};
 use crate::metrics2d::{particle_metrics, reference_samples, ParticleMetrics};
-use crate::rng::SeededRng;
-use crate::samplers::{build_sampler, Sampler, SamplerConfig};
-use crate::state::{DensityPreset, LangevinParams, ScoreSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::gpu_particles::{GpuContext, GpuParticles, GpuSnapshot};
+use crate::learned_score::{ncsn_v2_schedule, LearnedScore, NoiseSchedule};
+use crate::particles::{CpuParticles, Move};
+use crate::samplers::{build_sampler, Sampler, SamplerConfig, ScoreField};
+use crate::state::{DensityPreset, LangevinParams, SamplerName, ScoreSource};
+use crate::tensor_particles::{MixtureTensors, TensorParticles, TensorScore};
 
 /// The mixture a preset names. `painted` has no preset: it comes from the canvas.
 pub fn preset_mixture(params: &LangevinParams) -> Result<Mixture, MixtureError> {
@@ -45,19 +50,61 @@ pub fn kde_mixture(samples: &[[f64; 2]], modes_from: &Mixture) -> Result<Mixture
     )
 }
 
-/// The score field a run follows: the exact mixture, or the KDE of 1 000 exact samples.
-pub fn score_field(params: &LangevinParams, mixture: &Mixture) -> Result<Mixture, MixtureError> {
+/// What a run's scores come from.
+pub enum ScoreModel {
+    /// The exact mixture, or the KDE of exact samples (also a mixture).
+    Mixture(Mixture),
+    /// A network trained live by denoising score matching.
+    Learned(Box<LearnedScore>),
+}
+
+impl ScoreModel {
+    pub fn field(&self) -> &dyn ScoreField {
+        match self {
+            ScoreModel::Mixture(mixture) => mixture,
+            ScoreModel::Learned(net) => net.as_ref(),
+        }
+    }
+
+    pub fn mixture(&self) -> Option<&Mixture> {
+        match self {
+            ScoreModel::Mixture(mixture) => Some(mixture),
+            ScoreModel::Learned(_) => None,
+        }
+    }
+}
+
+/// The score field a mixture-based source follows: the exact mixture, or the KDE of 1 000 exact
+/// samples. `None` for the learned score, which is trained by the run.
+pub fn score_field(
+    params: &LangevinParams,
+    mixture: &Mixture,
+) -> Result<Option<Mixture>, MixtureError> {
     match params.score {
-        ScoreSource::Exact => Ok(mixture.clone()),
+        ScoreSource::Exact => Ok(Some(mixture.clone())),
         ScoreSource::Kde => kde_mixture(
             &reference_samples(mixture, 1000, params.seed ^ 0x6b64),
             mixture,
-        ),
-        ScoreSource::Learned => Err(MixtureError(
-            "the learned score network is not built yet; choose score = exact or kde".into(),
-        )),
+        )
+        .map(Some),
+        ScoreSource::Learned => Ok(None),
     }
 }
+
+/// NCSN-v2's schedule for a learned score: σ_1 from the data, γ from the overlap equation, the
+/// annealing budget `levels × steps-per-level` of the link shared over the resulting levels, ε from
+/// the variance formula.
+pub fn learned_schedule(params: &LangevinParams, mixture: &Mixture) -> NoiseSchedule {
+    let sample = reference_samples(mixture, 1000, params.seed);
+    ncsn_v2_schedule(
+        &sample,
+        SIGMA_MIN,
+        (params.levels * params.steps_per_level) as usize,
+    )
+}
+
+/// The smallest noise level of every annealed and reverse-diffusion sampler.
+pub const SIGMA_MIN: f64 = 0.01;
 
 /// Largest pairwise distance of a sample (NCSN-v2 technique 1: σ_1 covers the data).
 pub fn largest_pairwise_distance(points: &[[f64; 2]]) -> f64 {
@@ -78,7 +125,7 @@ pub fn sampler_config(params: &LangevinParams, mixture: &Mixture) -> SamplerConf
         tau: params.tau,
         noise_cov: params.noise_cov,
         sigma_max: largest_pairwise_distance(&sample).max(1.0),
-        sigma_min: 0.01,
+        sigma_min: SIGMA_MIN,
         levels: params.levels as usize,
         steps_per_level: params.steps_per_level as usize,
         eps: params.eps,
@@ -86,48 +133,216 @@ pub fn sampler_config(params: &LangevinParams, mixture: &Mixture) -> SamplerConf
     }
 }
 
+/// Where the particles live and what moves them.
+pub enum ParticleStore {
+    /// f64 in this process, moved by `particles.rs`.
+    Cpu(CpuParticles),
+    /// f32 on the GPU, moved by the WGSL shader; `seen` is the last read-back.
+    Gpu {
+        particles: Box<GpuParticles>,
+        seen: GpuSnapshot,
+    },
+    /// An `[n, 2]` tensor on a burn device (the learned score on WebGPU; the benchmark).
+    Tensor {
+        particles: TensorParticles,
+        mixture: Option<MixtureTensors>,
+        seen: GpuSnapshot,
+    },
+}
+
+/// Where a run puts its particles (and its score network, when it learns one).
+#[derive(Clone)]
+pub enum Placement {
+    /// f64 particles here; a learned network on burn's CPU backend.
+    Cpu,
+    /// The WGSL shader on this wgpu device for mixture scores; a learned score runs the burn path
+    /// on `device` (the burn device over the same wgpu device).
+    Wgsl(GpuContext, Device),
+    /// The burn path on `device`.
+    Burn(Device),
+}
+
 pub struct LangevinRun {
     mixture: Mixture,
-    field: Mixture,
+    score: ScoreModel,
     sampler: Box<dyn Sampler>,
-    particles: Vec<[f64; 2]>,
-    rng: SeededRng,
+    config: SamplerConfig,
+    store: ParticleStore,
     done: usize,
     reference: Vec<[f64; 2]>,
 }
 
+/// How many GPU particles are read back for the metrics (the exact reference has as many).
+pub const METRIC_SAMPLE: usize = 10_000;
+
 impl LangevinRun {
-    /// Particles start from N(0, I) (mapped onto the sampler's prior), from `params.seed`. Fails
-    /// when the chosen score source cannot be built.
+    /// Particles start from N(0, I) (mapped onto the sampler's prior), from `params.seed`, on the
+    /// CPU. Fails when the chosen score source cannot be built.
     pub fn new(params: &LangevinParams, mixture: Mixture) -> Result<Self, MixtureError> {
+        Self::placed(params, mixture, Placement::Cpu)
+    }
+
+    pub fn placed(
+        params: &LangevinParams,
+        mixture: Mixture,
+        placement: Placement,
+    ) -> Result<Self, MixtureError> {
         let field = score_field(params, &mixture)?;
-        let config = sampler_config(params, &mixture);
+        let mut config = sampler_config(params, &mixture);
+        let score = match field {
+            Some(field) => ScoreModel::Mixture(field),
+            None => {
+                if params.sampler == SamplerName::Mala {
+                    return Err(MixtureError(
+                        "MALA needs log π for its accept/reject step, and a learned score has no density; choose another sampler or score = exact".into(),
+                    ));
+                }
+                let schedule = learned_schedule(params, &mixture);
+                config.levels = schedule.sigmas.len();
+                config.steps_per_level = schedule.steps_per_level;
+                config.eps = schedule.eps;
+                config.sigma_max = schedule.sigmas[0];
+                let device = match &placement {
+                    Placement::Cpu => Device::flex(),
+                    Placement::Wgsl(_, device) | Placement::Burn(device) => device.clone(),
+                };
+                ScoreModel::Learned(Box::new(LearnedScore::new(
+                    &device,
+                    &mixture,
+                    schedule.sigmas,
+                    params.seed,
+                )))
+            }
+        };
         let sampler = build_sampler(params.sampler, &config);
-        let mut rng = SeededRng::new(params.seed);
-        let n = params.particles as usize;
-        let mut particles: Vec<[f64; 2]> = (0..n).map(|_| [rng.normal(), rng.normal()]).collect();
-        sampler.start(&mut particles);
-        let reference = reference_samples(&mixture, n.clamp(1000, 10_000), params.seed);
+        let (n, start, seed) = (params.particles, sampler.start_scale(), params.seed);
+        let tensor_store = |device: &Device, mixture: Option<&Mixture>| ParticleStore::Tensor {
+            particles: TensorParticles::new(n as usize, start, seed, device),
+            mixture: mixture.map(|m| MixtureTensors::new(m, device)),
+            seen: GpuSnapshot::default(),
+        };
+        let store = match (&placement, score.mixture()) {
+            (Placement::Cpu, _) => ParticleStore::Cpu(CpuParticles::new(n as usize, start, seed)),
+            (Placement::Wgsl(gpu, _), Some(field)) => ParticleStore::Gpu {
+                particles: Box::new(
+                    GpuParticles::new(gpu, field, n, start, seed).map_err(MixtureError)?,
+                ),
+                seen: GpuSnapshot::default(),
+            },
+            (Placement::Wgsl(_, device), None) => tensor_store(device, None),
+            (Placement::Burn(device), field) => tensor_store(device, field),
+        };
+        let reference = reference_samples(
+            &mixture,
+            (params.particles as usize).clamp(1000, METRIC_SAMPLE),
+            params.seed,
+        );
         Ok(Self {
             mixture,
-            field,
+            score,
             sampler,
-            particles,
-            rng,
+            config,
+            store,
             done: 0,
             reference,
         })
     }
 
-    /// Runs up to `n` more steps; returns how many ran.
+    /// The sampler settings in force (for a learned score, NCSN-v2's schedule).
+    pub fn config(&self) -> &SamplerConfig {
+        &self.config
+    }
+
+    /// Queues `n` training steps of the learned score network and returns their losses unread
+    /// (none for a mixture score).
+    pub fn train_score(&mut self, n: usize) -> Vec<Tensor<1>> {
+        match &mut self.score {
+            ScoreModel::Learned(net) => (0..n).map(|_| net.train_step()).collect(),
+            ScoreModel::Mixture(_) => Vec::new(),
+        }
+    }
+
+    pub fn score(&self) -> &ScoreModel {
+        &self.score
+    }
+
+    /// Runs up to `n` more steps; returns how many ran. On the GPU the steps are only queued.
     pub fn advance(&mut self, n: usize) -> usize {
         let todo = n.min(self.total_steps() - self.done);
-        for _ in 0..todo {
-            self.sampler
-                .step(self.done, &mut self.particles, &self.field, &mut self.rng);
-            self.done += 1;
+        let moves: Vec<Move> = (self.done..self.done + todo)
+            .flat_map(|i| self.sampler.moves(i))
+            .collect();
+        match &mut self.store {
+            ParticleStore::Cpu(particles) => {
+                for step in &moves {
+                    particles.apply(step, self.score.field());
+                }
+            }
+            ParticleStore::Gpu { particles, .. } => particles.apply(&moves),
+            ParticleStore::Tensor {
+                particles, mixture, ..
+            } => {
+                let score: &dyn TensorScore = match (&self.score, mixture) {
+                    (_, Some(tensors)) => tensors,
+                    (ScoreModel::Learned(net), None) => net.as_ref(),
+                    (ScoreModel::Mixture(_), None) => {
+                        unreachable!("mixture tensors are built with the store")
+                    }
+                };
+                for step in &moves {
+                    particles.apply(step, score);
+                }
+            }
         }
+        self.done += todo;
         todo
+    }
+
+    /// Starts a read-back of the particles the metrics and the page see (the first
+    /// [`METRIC_SAMPLE`]); `None` on the CPU, where they are always current. The future owns what
+    /// it needs, so the run stays usable while it waits; hand its result to [`Self::show`].
+    #[allow(clippy::type_complexity)]
+    pub fn read_back(
+        &self,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Result<GpuSnapshot, String>>>>>
+    {
+        match &self.store {
+            ParticleStore::Cpu(_) => None,
+            ParticleStore::Gpu { particles, .. } => {
+                Some(Box::pin(particles.snapshot(METRIC_SAMPLE)))
+            }
+            ParticleStore::Tensor { particles, .. } => {
+                let proposed = particles.proposed;
+                let reading = particles.snapshot(METRIC_SAMPLE);
+                Some(Box::pin(async move {
+                    let (positions, accepted) = reading.await?;
+                    Ok(GpuSnapshot {
+                        positions,
+                        accepted,
+                        proposed,
+                    })
+                }))
+            }
+        }
+    }
+
+    /// Takes a read-back as the particles the metrics and the page see.
+    pub fn show(&mut self, snapshot: GpuSnapshot) {
+        match &mut self.store {
+            ParticleStore::Cpu(_) => {}
+            ParticleStore::Gpu { seen, .. } | ParticleStore::Tensor { seen, .. } => {
+                *seen = snapshot
+            }
+        }
+    }
+
+    /// Reads back and shows, in one call (the CLI and tests; the page splits the two).
+    pub async fn refresh(&mut self) -> Result<(), String> {
+        if let Some(reading) = self.read_back() {
+            let snapshot = reading.await?;
+            self.show(snapshot);
+        }
+        Ok(())
     }
 
     pub fn total_steps(&self) -> usize {
@@ -138,8 +353,36 @@ impl LangevinRun {
         self.done
     }
 
+    /// All particles on the CPU; the last read-back on the GPU.
     pub fn particles(&self) -> &[[f64; 2]] {
-        &self.particles
+        match &self.store {
+            ParticleStore::Cpu(particles) => &particles.positions,
+            ParticleStore::Gpu { seen, .. } | ParticleStore::Tensor { seen, .. } => &seen.positions,
+        }
+    }
+
+    pub fn particle_count(&self) -> usize {
+        match &self.store {
+            ParticleStore::Cpu(particles) => particles.positions.len(),
+            ParticleStore::Gpu { particles, .. } => particles.count() as usize,
+            ParticleStore::Tensor { particles, .. } => particles.positions.dims()[0],
+        }
+    }
+
+    pub fn gpu_particles(&self) -> Option<&GpuParticles> {
+        match &self.store {
+            ParticleStore::Gpu { particles, .. } => Some(particles),
+            _ => None,
+        }
+    }
+
+    /// Which engine moves the particles: `cpu`, `wgsl` or `burn`.
+    pub fn engine(&self) -> &'static str {
+        match &self.store {
+            ParticleStore::Cpu(_) => "cpu",
+            ParticleStore::Gpu { .. } => "wgsl",
+            ParticleStore::Tensor { .. } => "burn",
+        }
     }
 
     pub fn mixture(&self) -> &Mixture {
@@ -147,12 +390,12 @@ impl LangevinRun {
     }
 
     /// The score field the sampler follows (the mixture itself for the exact score).
-    pub fn field(&self) -> &Mixture {
-        &self.field
+    pub fn field(&self) -> &dyn ScoreField {
+        self.score.field()
     }
 
     pub fn metrics(&self) -> ParticleMetrics {
-        particle_metrics(&self.mixture, &self.particles, &self.reference)
+        particle_metrics(&self.mixture, self.particles(), &self.reference)
     }
 
     /// The noise level of the density the particles are currently sampling (0 = π itself).
@@ -164,8 +407,15 @@ impl LangevinRun {
         }
     }
 
+    /// MALA's acceptance rate so far.
     pub fn diagnostic(&self) -> Option<(&'static str, f64)> {
-        self.sampler.diagnostic()
+        let (accepted, proposed) = match &self.store {
+            ParticleStore::Cpu(particles) => (particles.accepted, particles.proposed),
+            ParticleStore::Gpu { seen, .. } | ParticleStore::Tensor { seen, .. } => {
+                (seen.accepted, seen.proposed)
+            }
+        };
+        (proposed > 0).then(|| ("acceptance", accepted as f64 / proposed as f64))
     }
 }
 

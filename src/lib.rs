@@ -4,13 +4,18 @@
 pub mod backend;
 pub mod choice;
 pub mod density;
+pub mod gpu_particles;
 pub mod init;
 pub mod langevin;
+pub mod learned_score;
 pub mod metrics2d;
 pub mod mlp2d;
+pub mod npy;
+pub mod particles;
 pub mod rng;
 pub mod samplers;
 pub mod state;
+pub mod tensor_particles;
 pub mod workload;
 
 #[cfg(target_arch = "wasm32")]

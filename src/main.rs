@@ -75,6 +75,12 @@ mod cli {
         /// ga, ula, ula-aniso, pula, mala, annealed, sde-ve, sde-vp, pc, ode.
         #[arg(long)]
         sampler: Option<String>,
+        /// Where scores come from: exact, kde or learned.
+        #[arg(long)]
+        score: Option<String>,
+        /// cpu (f64 in this process) or webgpu (the WGSL shader on this machine's wgpu adapter).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
         #[arg(long)]
         steps: Option<String>,
         #[arg(long)]
@@ -151,7 +157,7 @@ mod cli {
 
     fn langevin(args: Box<LangevinArgs>) -> Result<(), String> {
         use genlab::density::MixtureFile;
-        use genlab::langevin::{preset_mixture, LangevinRun};
+        use genlab::langevin::{preset_mixture, LangevinRun, Placement};
         use genlab::state::{decode_params, LangevinParams};
 
         let file = args
@@ -168,6 +174,7 @@ mod cli {
                 },
             ),
             ("sampler", args.sampler),
+            ("score", args.score),
             ("steps", args.steps),
             ("particles", args.particles),
             ("tau", args.tau),
@@ -197,9 +204,18 @@ mod cli {
             }
             None => preset_mixture(&params).map_err(|e| e.to_string())?,
         };
-        let mut run = LangevinRun::new(&params, mixture).map_err(|e| e.to_string())?;
+        let mut run = match args.backend.parse::<BackendKind>()? {
+            BackendKind::Cpu => LangevinRun::new(&params, mixture),
+            BackendKind::Wgpu => {
+                let (device, _) = native_wgpu()?;
+                let gpu = genlab::backend::native_gpu_context()?;
+                LangevinRun::placed(&params, mixture, Placement::Wgsl(gpu, device))
+            }
+        }
+        .map_err(|e| e.to_string())?;
         let total = run.total_steps();
         run.advance(total);
+        futures_lite::future::block_on(run.refresh())?;
         let mut csv = String::from("x,y\n");
         for p in run.particles() {
             csv.push_str(&format!("{},{}\n", p[0], p[1]));

@@ -1,9 +1,9 @@
 //! The samplers of the Langevin demo, each a plug-in behind [`Sampler`], named as in links and
-//! on the command line. They move particles on the CPU in f64; the WebGPU path runs the same
-//! update rules in WGSL.
+//! on the command line. A sampler only schedules [`Move`]s; `particles.rs` (CPU), the WGSL shader
+//! and the burn path execute them.
 
 use crate::density::{cholesky2, Mixture};
-use crate::rng::SeededRng;
+use crate::particles::{CpuParticles, Move};
 use crate::state::{SamplerName, Sym2};
 
 /// Where a sampler gets its scores from: the exact mixture, a learned network, a KDE.
@@ -70,34 +70,24 @@ impl Default for SamplerConfig {
     }
 }
 
-/// One way of moving particles.
+/// One way of moving particles: a schedule of [`Move`]s, so the CPU, the WGSL shader and the burn
+/// path all run it.
 pub trait Sampler {
     /// Steps in a full run.
     fn total_steps(&self) -> usize;
 
-    /// Maps standard-normal draws onto this sampler's starting distribution (the VE samplers
-    /// start from their prior `N(0, σ_max² I)`).
-    fn start(&self, standard_normal: &mut [[f64; 2]]) {
-        let _ = standard_normal;
+    /// Particles start from `N(0, s² I)` with this `s` (the VE samplers start from their prior
+    /// `N(0, σ_max² I)`).
+    fn start_scale(&self) -> f64 {
+        1.0
     }
 
-    /// Step `i` (0-based) of the run, applied to every particle.
-    fn step(
-        &mut self,
-        i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    );
+    /// The moves of step `i` (0-based), each applied to every particle in turn.
+    fn moves(&self, i: usize) -> Vec<Move>;
 
     /// The noise level the particles are at after step `i` (0 once they target π itself).
     fn sigma_after(&self, _i: usize) -> f64 {
         0.0
-    }
-
-    /// A live figure worth showing (MALA's acceptance rate).
-    fn diagnostic(&self) -> Option<(&'static str, f64)> {
-        None
     }
 }
 
@@ -137,7 +127,12 @@ pub fn samplers() -> &'static [SamplerSpec] {
         SamplerSpec {
             name: SamplerName::Mala,
             summary: "ULA proposal + Metropolis–Hastings",
-            build: |c| Box::new(Mala::new(c)),
+            build: |c| {
+                Box::new(Mala {
+                    steps: c.steps,
+                    tau: c.tau,
+                })
+            },
         },
         SamplerSpec {
             name: SamplerName::Annealed,
@@ -198,22 +193,6 @@ impl Factor {
             chol: cholesky2([cov.a, cov.b, cov.d]),
         }
     }
-
-    fn apply_chol(&self, z: [f64; 2]) -> [f64; 2] {
-        let [l11, l21, l22] = self.chol;
-        [l11 * z[0], l21 * z[0] + l22 * z[1]]
-    }
-
-    fn apply_cov(&self, v: [f64; 2]) -> [f64; 2] {
-        [
-            self.cov.a * v[0] + self.cov.b * v[1],
-            self.cov.b * v[0] + self.cov.d * v[1],
-        ]
-    }
-}
-
-fn normal2(rng: &mut SeededRng) -> [f64; 2] {
-    [rng.normal(), rng.normal()]
 }
 
 enum Noise {
@@ -226,16 +205,30 @@ enum Noise {
 /// `ga`, `ula`, `ula-aniso`, `pula`: one drift-plus-noise rule with different noise.
 struct Langevin {
     steps: usize,
-    tau: f64,
-    noise: Noise,
+    step: Move,
 }
 
 impl Langevin {
     fn new(config: &SamplerConfig, noise: Noise) -> Self {
+        let tau = config.tau;
+        let scale = (2.0 * tau).sqrt();
+        let chol_scaled = |f: &Factor| f.chol.map(|l| scale * l);
+        let (drift, noise) = match &noise {
+            Noise::None => ([tau, 0.0, tau], [0.0; 3]),
+            Noise::Isotropic => ([tau, 0.0, tau], [scale, 0.0, scale]),
+            Noise::Naive(f) => ([tau, 0.0, tau], chol_scaled(f)),
+            Noise::Preconditioned(f) => (
+                [tau * f.cov.a, tau * f.cov.b, tau * f.cov.d],
+                chol_scaled(f),
+            ),
+        };
         Self {
             steps: config.steps,
-            tau: config.tau,
-            noise,
+            step: Move {
+                drift,
+                noise,
+                ..Move::isotropic(0.0, 0.0, 0.0)
+            },
         }
     }
 }
@@ -245,25 +238,8 @@ impl Sampler for Langevin {
         self.steps
     }
 
-    fn step(
-        &mut self,
-        _i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    ) {
-        let scores = score.scores(particles, 0.0);
-        let scale = (2.0 * self.tau).sqrt();
-        for (x, s) in particles.iter_mut().zip(scores) {
-            let (drift, kick) = match &self.noise {
-                Noise::None => (s, [0.0, 0.0]),
-                Noise::Isotropic => (s, normal2(rng)),
-                Noise::Naive(f) => (s, f.apply_chol(normal2(rng))),
-                Noise::Preconditioned(f) => (f.apply_cov(s), f.apply_chol(normal2(rng))),
-            };
-            x[0] += self.tau * drift[0] + scale * kick[0];
-            x[1] += self.tau * drift[1] + scale * kick[1];
-        }
+    fn moves(&self, _i: usize) -> Vec<Move> {
+        vec![self.step]
     }
 }
 
@@ -272,19 +248,6 @@ impl Sampler for Langevin {
 struct Mala {
     steps: usize,
     tau: f64,
-    accepted: u64,
-    proposed: u64,
-}
-
-impl Mala {
-    fn new(config: &SamplerConfig) -> Self {
-        Self {
-            steps: config.steps,
-            tau: config.tau,
-            accepted: 0,
-            proposed: 0,
-        }
-    }
 }
 
 impl Sampler for Mala {
@@ -292,55 +255,8 @@ impl Sampler for Mala {
         self.steps
     }
 
-    fn step(
-        &mut self,
-        _i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    ) {
-        let tau = self.tau;
-        let scale = (2.0 * tau).sqrt();
-        let Some(log_p_x) = score.log_densities(particles) else {
-            // Without a density there is no acceptance ratio; nothing moves rather than a wrong chain.
-            return;
-        };
-        let s_x = score.scores(particles, 0.0);
-        let proposals: Vec<[f64; 2]> = particles
-            .iter()
-            .zip(&s_x)
-            .map(|(x, s)| {
-                let z = normal2(rng);
-                [
-                    x[0] + tau * s[0] + scale * z[0],
-                    x[1] + tau * s[1] + scale * z[1],
-                ]
-            })
-            .collect();
-        let log_p_y = score
-            .log_densities(&proposals)
-            .expect("density known above");
-        let s_y = score.scores(&proposals, 0.0);
-        // log q(b | a) = -|b - a - τ s(a)|² / (4τ) + const
-        let log_q = |to: &[f64; 2], from: &[f64; 2], s: &[f64; 2]| {
-            let dx = to[0] - from[0] - tau * s[0];
-            let dy = to[1] - from[1] - tau * s[1];
-            -(dx * dx + dy * dy) / (4.0 * tau)
-        };
-        for i in 0..particles.len() {
-            let (x, y) = (particles[i], proposals[i]);
-            let log_ratio =
-                log_p_y[i] + log_q(&x, &y, &s_y[i]) - log_p_x[i] - log_q(&y, &x, &s_x[i]);
-            self.proposed += 1;
-            if log_ratio.is_finite() && rng.uniform().ln() < log_ratio {
-                particles[i] = y;
-                self.accepted += 1;
-            }
-        }
-    }
-
-    fn diagnostic(&self) -> Option<(&'static str, f64)> {
-        (self.proposed > 0).then(|| ("acceptance", self.accepted as f64 / self.proposed as f64))
+    fn moves(&self, _i: usize) -> Vec<Move> {
+        vec![Move::mala(self.tau)]
     }
 }
 
@@ -373,35 +289,18 @@ impl Sampler for Annealed {
         self.langevin_steps() + usize::from(self.denoise)
     }
 
-    fn start(&self, particles: &mut [[f64; 2]]) {
-        scale_all(particles, self.sigmas[0]);
+    fn start_scale(&self) -> f64 {
+        self.sigmas[0]
     }
 
-    fn step(
-        &mut self,
-        i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    ) {
+    fn moves(&self, i: usize) -> Vec<Move> {
         let sigma_last = *self.sigmas.last().expect("at least one level");
         if i >= self.langevin_steps() {
-            let scores = score.scores(particles, sigma_last);
-            for (x, s) in particles.iter_mut().zip(scores) {
-                x[0] += sigma_last * sigma_last * s[0];
-                x[1] += sigma_last * sigma_last * s[1];
-            }
-            return;
+            return vec![Move::isotropic(sigma_last * sigma_last, 0.0, sigma_last)];
         }
         let sigma = self.sigmas[i / self.steps_per_level];
         let alpha = self.eps * sigma * sigma / (sigma_last * sigma_last);
-        let scores = score.scores(particles, sigma);
-        let kick = alpha.sqrt();
-        for (x, s) in particles.iter_mut().zip(scores) {
-            let z = normal2(rng);
-            x[0] += 0.5 * alpha * s[0] + kick * z[0];
-            x[1] += 0.5 * alpha * s[1] + kick * z[1];
-        }
+        vec![Move::isotropic(0.5 * alpha, alpha.sqrt(), sigma)]
     }
 
     fn sigma_after(&self, i: usize) -> f64 {
@@ -410,13 +309,6 @@ impl Sampler for Annealed {
         } else {
             self.sigmas[i / self.steps_per_level]
         }
-    }
-}
-
-fn scale_all(particles: &mut [[f64; 2]], factor: f64) {
-    for x in particles {
-        x[0] *= factor;
-        x[1] *= factor;
     }
 }
 
@@ -449,51 +341,29 @@ impl Sampler for ReverseVe {
         self.sigmas.len() - 1
     }
 
-    fn start(&self, particles: &mut [[f64; 2]]) {
-        scale_all(particles, self.sigmas[0]);
+    fn start_scale(&self) -> f64 {
+        self.sigmas[0]
     }
 
-    fn step(
-        &mut self,
-        i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    ) {
+    fn moves(&self, i: usize) -> Vec<Move> {
         let (sigma, next) = (self.sigmas[i], self.sigmas[i + 1]);
         let dvar = sigma * sigma - next * next;
-        let scores = score.scores(particles, sigma);
-        for (x, s) in particles.iter_mut().zip(scores) {
-            match self.rule {
-                VeRule::Ode => {
-                    x[0] += 0.5 * dvar * s[0];
-                    x[1] += 0.5 * dvar * s[1];
-                }
-                VeRule::Sde | VeRule::PredictorCorrector => {
-                    // The last step (to σ = 0) adds no noise: it is the Tweedie denoising step.
-                    let kick = if next > 0.0 { dvar.sqrt() } else { 0.0 };
-                    let z = normal2(rng);
-                    x[0] += dvar * s[0] + kick * z[0];
-                    x[1] += dvar * s[1] + kick * z[1];
-                }
+        // The last step (to σ = 0) adds no noise: it is the Tweedie denoising step.
+        let kick = if next > 0.0 { dvar.sqrt() } else { 0.0 };
+        match self.rule {
+            VeRule::Ode => vec![Move::isotropic(0.5 * dvar, 0.0, sigma)],
+            VeRule::Sde => vec![Move::isotropic(dvar, kick, sigma)],
+            VeRule::PredictorCorrector if next > 0.0 => {
+                // Song et al. set the corrector step from batch norms, 2(r‖z‖/‖s‖)²; at noise level
+                // σ in 2-D, E‖z‖² = 2 and E‖s‖² ≈ 2/σ², which gives 2r²σ² and keeps every
+                // particle independent (no reduction across particles on the GPU).
+                let step = 2.0 * CORRECTOR_SNR * CORRECTOR_SNR * next * next;
+                vec![
+                    Move::isotropic(dvar, kick, sigma),
+                    Move::isotropic(step, (2.0 * step).sqrt(), next),
+                ]
             }
-        }
-        if self.rule == VeRule::PredictorCorrector && next > 0.0 {
-            let scores = score.scores(particles, next);
-            let noise: Vec<[f64; 2]> = (0..particles.len()).map(|_| normal2(rng)).collect();
-            let norm = |v: &[[f64; 2]]| {
-                (v.iter().map(|a| a[0] * a[0] + a[1] * a[1]).sum::<f64>() / v.len().max(1) as f64)
-                    .sqrt()
-            };
-            let (score_norm, noise_norm) = (norm(&scores), norm(&noise));
-            if score_norm > 0.0 {
-                let step = 2.0 * (CORRECTOR_SNR * noise_norm / score_norm).powi(2);
-                let kick = (2.0 * step).sqrt();
-                for ((x, s), z) in particles.iter_mut().zip(scores).zip(noise) {
-                    x[0] += step * s[0] + kick * z[0];
-                    x[1] += step * s[1] + kick * z[1];
-                }
-            }
+            VeRule::PredictorCorrector => vec![Move::isotropic(dvar, kick, sigma)],
         }
     }
 
@@ -532,41 +402,25 @@ impl ReverseVp {
     }
 }
 
-/// `∇log p_t(x)` of the VP marginal from a noised-score field: with `y = x/√ᾱ`,
-/// `p_t(x) ∝ π_σ(y)` at `σ² = (1-ᾱ)/ᾱ`, so `∇_x log p_t = ∇_y log π_σ(y) / √ᾱ`.
-pub fn vp_scores(score: &dyn ScoreField, xs: &[[f64; 2]], alpha_bar: f64) -> Vec<[f64; 2]> {
-    let root = alpha_bar.sqrt();
-    let scaled: Vec<[f64; 2]> = xs.iter().map(|x| [x[0] / root, x[1] / root]).collect();
-    let sigma = ((1.0 - alpha_bar) / alpha_bar).sqrt();
-    score
-        .scores(&scaled, sigma)
-        .into_iter()
-        .map(|s| [s[0] / root, s[1] / root])
-        .collect()
-}
-
 impl Sampler for ReverseVp {
     fn total_steps(&self) -> usize {
         self.steps
     }
 
-    fn step(
-        &mut self,
-        i: usize,
-        particles: &mut [[f64; 2]],
-        score: &dyn ScoreField,
-        rng: &mut SeededRng,
-    ) {
+    /// Euler–Maruyama of `dx = [-½βx − β∇log p_t(x)]dt + √β dw̄` backwards in time. With
+    /// `y = x/√ᾱ`, `p_t(x) ∝ π_σ(y)` at `σ² = (1-ᾱ)/ᾱ`, so `∇_x log p_t = ∇_y log π_σ(y) / √ᾱ`.
+    fn moves(&self, i: usize) -> Vec<Move> {
         let t = self.time(i);
         let dt = t - self.time(i + 1);
         let beta = Self::beta(t);
-        let scores = vp_scores(score, particles, Self::alpha_bar(t));
-        let kick = (beta * dt).sqrt();
-        for (x, s) in particles.iter_mut().zip(scores) {
-            let z = normal2(rng);
-            x[0] += (0.5 * beta * x[0] + beta * s[0]) * dt + kick * z[0];
-            x[1] += (0.5 * beta * x[1] + beta * s[1]) * dt + kick * z[1];
-        }
+        let alpha_bar = Self::alpha_bar(t);
+        let root = alpha_bar.sqrt();
+        let sigma = ((1.0 - alpha_bar) / alpha_bar).sqrt();
+        vec![Move {
+            keep: 1.0 + 0.5 * beta * dt,
+            input_scale: 1.0 / root,
+            ..Move::isotropic(beta * dt / root, (beta * dt).sqrt(), sigma)
+        }]
     }
 
     fn sigma_after(&self, i: usize) -> f64 {
@@ -575,18 +429,18 @@ impl Sampler for ReverseVp {
     }
 }
 
-/// Standard-normal particles mapped onto the sampler's start, then a full run.
+/// Particles from N(0, I) mapped onto the sampler's start, then a full run on the CPU.
 pub fn run_sampler(
-    sampler: &mut dyn Sampler,
+    sampler: &dyn Sampler,
     score: &dyn ScoreField,
     n: usize,
     seed: u64,
-) -> Vec<[f64; 2]> {
-    let mut rng = SeededRng::new(seed);
-    let mut particles: Vec<[f64; 2]> = (0..n).map(|_| normal2(&mut rng)).collect();
-    sampler.start(&mut particles);
+) -> CpuParticles {
+    let mut particles = CpuParticles::new(n, sampler.start_scale(), seed);
     for i in 0..sampler.total_steps() {
-        sampler.step(i, &mut particles, score, &mut rng);
+        for step in sampler.moves(i) {
+            particles.apply(&step, score);
+        }
     }
     particles
 }

@@ -8,8 +8,8 @@ use genlab::state::{SamplerName, Sym2};
 const N: usize = 10_000;
 
 fn run(mixture: &Mixture, name: SamplerName, config: &SamplerConfig) -> Vec<[f64; 2]> {
-    let mut sampler = build_sampler(name, config);
-    run_sampler(sampler.as_mut(), mixture, N, 7)
+    let sampler = build_sampler(name, config);
+    run_sampler(sampler.as_ref(), mixture, N, 7).positions
 }
 
 fn sw_to_target(mixture: &Mixture, xs: &[[f64; 2]]) -> f64 {
@@ -232,7 +232,7 @@ fn score_based_samplers_recover_p_of_two_modes_where_ula_does_not() {
 }
 
 #[test]
-fn the_kde_score_baseline_samples_its_own_estimate_and_learned_is_refused_for_now() {
+fn the_kde_score_baseline_samples_its_own_estimate_and_mala_refuses_a_learned_score() {
     use genlab::langevin::LangevinRun;
     use genlab::state::{DensityPreset, LangevinParams, ScoreSource};
     let params = LangevinParams {
@@ -246,8 +246,8 @@ fn the_kde_score_baseline_samples_its_own_estimate_and_learned_is_refused_for_no
     };
     let mixture = two_modes(0.2).unwrap();
     let mut run = LangevinRun::new(&params, mixture.clone()).unwrap();
-    assert_eq!(run.field().components().len(), 1000);
-    let kde_first = run.field().mode_weights()[0];
+    assert_eq!(run.score().mixture().unwrap().components().len(), 1000);
+    let kde_first = run.score().mixture().unwrap().mode_weights()[0];
     run.advance(200);
     let occupancy = run.metrics().occupancy[0];
     // 1 000 samples carry the weights (±0.013), and annealing over the KDE keeps them.
@@ -256,10 +256,13 @@ fn the_kde_score_baseline_samples_its_own_estimate_and_learned_is_refused_for_no
         "{occupancy} vs the KDE's {kde_first}"
     );
     assert!((kde_first - 0.2).abs() < 0.05, "{kde_first}");
-    let learned = LangevinParams {
+    let learned_mala = LangevinParams {
         score: ScoreSource::Learned,
+        sampler: SamplerName::Mala,
         ..params
     };
-    let refused = LangevinRun::new(&learned, mixture).err().expect("refused");
-    assert!(refused.0.contains("not built yet"));
+    let refused = LangevinRun::new(&learned_mala, mixture)
+        .err()
+        .expect("refused");
+    assert!(refused.0.contains("MALA needs log π"), "{}", refused.0);
 }
