@@ -15,7 +15,10 @@ raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/genlab.wasm"
 mkdir -p "$GENLAB_CACHE/wasm-opt"
 key="$(sha256sum "$raw" | cut -c1-32)"
 optimized="$GENLAB_CACHE/wasm-opt/$key/genlab.wasm"
-if [ ! -f "$optimized" ]; then
+if [ "${GENLAB_SKIP_WASM_OPT:-}" = 1 ]; then
+  # Development only: a page to click through minutes sooner, 2× larger.
+  optimized="$raw"
+elif [ ! -f "$optimized" ]; then
   echo "==> wasm-opt -Oz (cached afterwards)"
   mkdir -p "$(dirname "$optimized")"
   wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \

@@ -460,3 +460,66 @@ pub fn lessons(
     }
     said
 }
+
+/// A density painted on the canvas: one isotropic component of standard deviation `brush` per
+/// dab; dabs closer than three brush widths (transitively) form one mode, so the metrics count
+/// each painted blob as a mode.
+pub fn painted_mixture(dabs: &[[f64; 2]], brush: f64) -> Result<Mixture, MixtureError> {
+    if dabs.is_empty() {
+        return Err(MixtureError("paint a density on the canvas first".into()));
+    }
+    if !(brush.is_finite() && brush > 0.0) || dabs.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(MixtureError(
+            "the painted strokes have a non-finite position or brush width".into(),
+        ));
+    }
+    let mut parent: Vec<usize> = (0..dabs.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..dabs.len() {
+        for j in i + 1..dabs.len() {
+            let gap = (dabs[i][0] - dabs[j][0]).hypot(dabs[i][1] - dabs[j][1]);
+            if gap < 3.0 * brush {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut mode_of_root = std::collections::HashMap::new();
+    let components = (0..dabs.len())
+        .map(|i| {
+            let r = root(&mut parent, i);
+            let next = mode_of_root.len();
+            let mode = *mode_of_root.entry(r).or_insert(next);
+            Component {
+                weight: 1.0,
+                mean: dabs[i],
+                cov: [brush * brush, 0.0, brush * brush],
+                mode,
+            }
+        })
+        .collect();
+    Mixture::new(components)
+}
+
+/// Counts `positions` per pixel of a `width × height` view with corners `[x0, y_top, x1,
+/// y_bottom]` (row 0 at `y_top`), as the GPU histogram shader does.
+pub fn bin_positions(positions: &[[f64; 2]], corners: [f64; 4], width: u32, height: u32) -> Vec<u32> {
+    let [x0, y0, x1, y1] = corners;
+    let mut bins = vec![0u32; (width * height) as usize];
+    for p in positions {
+        let u = (p[0] - x0) / (x1 - x0);
+        let v = (p[1] - y0) / (y1 - y0);
+        if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
+            let col = ((u * width as f64) as u32).min(width - 1);
+            let row = ((v * height as f64) as u32).min(height - 1);
+            bins[(row * width + col) as usize] += 1;
+        }
+    }
+    bins
+}

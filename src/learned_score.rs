@@ -276,6 +276,11 @@ impl LearnedScore {
         &self.sigmas
     }
 
+    /// The (non-autodiff) device the network scores on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     pub fn steps_trained(&self) -> usize {
         self.steps
     }

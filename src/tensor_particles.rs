@@ -202,3 +202,30 @@ impl TensorScore for crate::learned_score::LearnedScore {
         self.score_tensor(x, sigma)
     }
 }
+
+/// Scores at `points` from a tensor score on `device`, read back without blocking (WebGPU).
+pub fn score_reading(
+    score: &dyn TensorScore,
+    device: &Device,
+    points: &[[f64; 2]],
+    sigma: f64,
+) -> impl Future<Output = Result<Vec<[f64; 2]>, String>> + 'static {
+    let flat: Vec<f32> = points
+        .iter()
+        .flat_map(|p| [p[0] as f32, p[1] as f32])
+        .collect();
+    let x = Tensor::<2>::from_data(TensorData::new(flat, [points.len(), 2]), device);
+    let scores = score.score(x, sigma);
+    async move {
+        let values = scores
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading scores failed: {e:?}"))?
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("scores are not f32: {e:?}"))?;
+        Ok(values
+            .chunks_exact(2)
+            .map(|s| [s[0] as f64, s[1] as f64])
+            .collect())
+    }
+}

@@ -10,6 +10,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::backend::{decide, BackendKind, BackendTiming};
+use crate::density::{Mixture, MixtureError, MixtureFile};
+use crate::gpu_particles::GpuContext;
+use crate::langevin::{
+    bin_positions, painted_mixture, preset_mixture, LangevinRun, Placement, ScoreModel,
+};
+use crate::samplers::ScoreField;
+use crate::tensor_particles::score_reading;
+use crate::state::LangevinParams;
 use crate::state::{Demo, PageState};
 use crate::workload::{build_trainer, find_workload, read_losses, time_workload, Trainer};
 
@@ -79,16 +87,23 @@ pub fn workload_names() -> Vec<String> {
         .collect()
 }
 
+/// burn's wgpu device, the adapter's name, and the raw wgpu handles under it (for the WGSL
+/// particle shader).
+type WebGpu = (Device, String, GpuContext);
+
 thread_local! {
-    static WEBGPU: RefCell<Option<Result<(Device, String), String>>> = const { RefCell::new(None) };
+    static WEBGPU: RefCell<Option<Result<WebGpu, String>>> = const { RefCell::new(None) };
+}
+
+fn webgpu() -> Result<WebGpu, String> {
+    WEBGPU.with(|cell| match &*cell.borrow() {
+        Some(result) => result.clone(),
+        None => Err("WebGPU has not been initialised".into()),
+    })
 }
 
 fn webgpu_device() -> Result<Device, String> {
-    WEBGPU.with(|cell| match &*cell.borrow() {
-        Some(Ok((device, _))) => Ok(device.clone()),
-        Some(Err(why)) => Err(why.clone()),
-        None => Err("WebGPU has not been initialised".into()),
-    })
+    webgpu().map(|(device, _, _)| device)
 }
 
 /// Initialises burn's wgpu runtime on the browser's WebGPU adapter, once; resolves to the
@@ -96,17 +111,21 @@ fn webgpu_device() -> Result<Device, String> {
 #[wasm_bindgen]
 pub async fn init_webgpu() -> Result<String, JsError> {
     if let Some(done) = WEBGPU.with(|cell| cell.borrow().clone()) {
-        return done.map(|(_, name)| name).map_err(|e| JsError::new(&e));
+        return done.map(|(_, name, _)| name).map_err(|e| JsError::new(&e));
     }
     let result = match Device::wgpu_options().init_with_setup_async().await {
         Ok((device, setup)) => {
             let info = setup.adapter.get_info();
-            Ok((device, info.name))
+            let gpu = GpuContext {
+                device: setup.device.clone(),
+                queue: setup.queue.clone(),
+            };
+            Ok((device, info.name, gpu))
         }
         Err(e) => Err(format!("burn's wgpu backend failed to start: {e}")),
     };
     WEBGPU.with(|cell| *cell.borrow_mut() = Some(result.clone()));
-    result.map(|(_, name)| name).map_err(|e| JsError::new(&e))
+    result.map(|(_, name, _)| name).map_err(|e| JsError::new(&e))
 }
 
 fn device_for(backend: &str) -> Result<Device, String> {
@@ -151,6 +170,45 @@ pub async fn calibrate(workload: String, seed: f64, budget_s: f64) -> Result<JsV
         timings.push(timing);
     }
     to_js(&decide(&workload, &timings))
+}
+
+/// Times the Langevin particle step of a link's run on the CPU and on WebGPU (the WGSL shader, or
+/// the burn path for a learned score), a read-back per batch included, and decides as `auto` does.
+#[wasm_bindgen(js_name = calibrateParticles)]
+pub async fn calibrate_particles(hash: String, budget_s: f64) -> Result<JsValue, JsError> {
+    let params = PageState::from_hash(&hash).state.langevin;
+    let mixture = preset_mixture(&params).map_err(|e| js_error(e.0))?;
+    let mut timings = Vec::new();
+    for backend in [BackendKind::Cpu, BackendKind::Wgpu] {
+        let Ok(placement) = placement(backend.name()) else {
+            continue;
+        };
+        let run = LangevinRun::placed(&params, mixture.clone(), placement).map_err(|e| js_error(e.0))?;
+        let lab = LangevinLab {
+            run: Rc::new(RefCell::new(run)),
+            params: params.clone(),
+        };
+        let clock = || web_time::Instant::now();
+        let started = clock();
+        lab.run.borrow_mut().advance(1);
+        lab.refresh().await?;
+        let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
+        let (mut steps, mut seconds, mut batch) = (0usize, 0.0f64, 1usize);
+        while seconds < budget_s && lab.run.borrow().steps_done() < lab.run.borrow().total_steps() {
+            let t0 = clock();
+            steps += lab.run.borrow_mut().advance(batch);
+            lab.refresh().await?;
+            seconds += t0.elapsed().as_secs_f64();
+            batch = (batch * 2).min(64);
+            yield_to_browser().await;
+        }
+        timings.push(BackendTiming {
+            backend,
+            first_step_ms,
+            steps_per_s: if seconds > 0.0 { steps as f64 / seconds } else { f64::NAN },
+        });
+    }
+    to_js(&decide("langevin-particles", &timings))
 }
 
 /// One workload training on one backend, driven in small batches by the page.
@@ -199,11 +257,13 @@ impl TrainSession {
     }
 }
 
-/// The Langevin demo's CPU path: a run of the shared [`LangevinRun`], stepped by the page.
+/// The Langevin demo: a shared [`LangevinRun`] on the CPU, on the WGSL shader or on the burn path,
+/// stepped by the page. The run sits behind `Rc<RefCell>` so read-backs can await while the page
+/// keeps a handle (no borrow is held across an await).
 #[wasm_bindgen]
 pub struct LangevinLab {
-    run: crate::langevin::LangevinRun,
-    params: crate::state::LangevinParams,
+    run: Rc<RefCell<LangevinRun>>,
+    params: LangevinParams,
 }
 
 #[derive(Serialize)]
@@ -215,46 +275,183 @@ struct LangevinReport {
     sigma: f64,
     diagnostic: Option<(&'static str, f64)>,
     lessons: Vec<String>,
+    engine: &'static str,
+    particle_count: usize,
+    /// Particles the metrics saw (a read-back of the first ones on the GPU).
+    measured: usize,
+    score_steps: usize,
+    levels: usize,
+    steps_per_level: usize,
+    eps: f64,
+}
+
+fn placement(backend: &str) -> Result<Placement, String> {
+    match backend.parse::<BackendKind>()? {
+        BackendKind::Cpu => Ok(Placement::Cpu),
+        BackendKind::Wgpu => webgpu().map(|(device, _, gpu)| Placement::Wgsl(gpu, device)),
+    }
+}
+
+fn js_error(message: impl std::fmt::Display) -> JsError {
+    JsError::new(&message.to_string())
 }
 
 impl LangevinLab {
     fn start(
         hash: &str,
-        target: impl FnOnce(
-            &crate::state::LangevinParams,
-        ) -> Result<crate::density::Mixture, crate::density::MixtureError>,
+        backend: &str,
+        target: impl FnOnce(&LangevinParams) -> Result<Mixture, MixtureError>,
     ) -> Result<LangevinLab, JsError> {
         let params = PageState::from_hash(hash).state.langevin;
+        let placement = placement(backend).map_err(js_error)?;
         let run = target(&params)
-            .and_then(|mixture| crate::langevin::LangevinRun::new(&params, mixture))
-            .map_err(|e| JsError::new(&e.0))?;
-        Ok(LangevinLab { run, params })
+            .and_then(|mixture| LangevinRun::placed(&params, mixture, placement))
+            .map_err(|e| js_error(e.0))?;
+        Ok(LangevinLab {
+            run: Rc::new(RefCell::new(run)),
+            params,
+        })
     }
+}
+
+fn grid_points(bounds: [f64; 4], nx: u32, ny: u32) -> Vec<[f64; 2]> {
+    let [x0, x1, y0, y1] = bounds;
+    let mut points = Vec::with_capacity((nx * ny) as usize);
+    for row in 0..ny {
+        let y = y1 - (y1 - y0) * (row as f64 + 0.5) / ny as f64;
+        for col in 0..nx {
+            points.push([x0 + (x1 - x0) * (col as f64 + 0.5) / nx as f64, y]);
+        }
+    }
+    points
+}
+
+fn flatten(points: &[[f64; 2]]) -> js_sys::Float32Array {
+    let flat: Vec<f32> = points
+        .iter()
+        .flat_map(|p| [p[0] as f32, p[1] as f32])
+        .collect();
+    js_sys::Float32Array::from(flat.as_slice())
+}
+
+#[derive(Serialize)]
+struct ScoreGrids {
+    exact: Vec<f32>,
+    learned: Option<Vec<f32>>,
+    /// `|s_learned − s_exact|` per cell.
+    error: Option<Vec<f32>>,
+    sigma: f64,
 }
 
 #[wasm_bindgen]
 impl LangevinLab {
-    /// Starts a run from a link's state; rejects with a message when the density cannot be built.
+    /// Starts a run from a link's state on `backend` (`webgpu` after `init_webgpu`, or `cpu`);
+    /// rejects with a message when the density or the run cannot be built.
     #[wasm_bindgen(constructor)]
-    pub fn new(hash: &str) -> Result<LangevinLab, JsError> {
-        Self::start(hash, crate::langevin::preset_mixture)
+    pub fn new(hash: &str, backend: &str) -> Result<LangevinLab, JsError> {
+        Self::start(hash, backend, preset_mixture)
     }
 
-    /// Starts a run on an uploaded mixture (the JSON upload format) with the link's sampler
-    /// settings; rejects with the reason the file was refused.
+    /// Starts a run on an uploaded mixture (the JSON upload format); rejects with the reason the
+    /// file was refused.
     #[wasm_bindgen(js_name = fromMixtureJson)]
-    pub fn from_mixture_json(hash: &str, text: &str) -> Result<LangevinLab, JsError> {
-        Self::start(hash, |_| crate::density::MixtureFile::from_json(text))
+    pub fn from_mixture_json(hash: &str, backend: &str, text: &str) -> Result<LangevinLab, JsError> {
+        Self::start(hash, backend, |_| MixtureFile::from_json(text))
     }
 
-    /// Runs up to `n` more steps; returns how many ran.
+    /// Starts a run on an uploaded NumPy `.npz` with arrays `weights`, `means`, `covariances`.
+    #[wasm_bindgen(js_name = fromMixtureNpz)]
+    pub fn from_mixture_npz(hash: &str, backend: &str, bytes: &[u8]) -> Result<LangevinLab, JsError> {
+        Self::start(hash, backend, |_| crate::density::mixture_from_npz(bytes))
+    }
+
+    /// Starts a run on a density painted on the canvas: `points` are interleaved x, y in world
+    /// units, each a brush dab of width `brush`.
+    #[wasm_bindgen(js_name = fromPainted)]
+    pub fn from_painted(
+        hash: &str,
+        backend: &str,
+        points: &[f64],
+        brush: f64,
+    ) -> Result<LangevinLab, JsError> {
+        let dabs: Vec<[f64; 2]> = points.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+        Self::start(hash, backend, |_| painted_mixture(&dabs, brush))
+    }
+
+    /// Queues up to `n` more steps; returns how many. On the GPU nothing waits: call `refresh`
+    /// before reading particles or metrics.
     pub fn advance(&mut self, n: u32) -> u32 {
-        self.run.advance(n as usize) as u32
+        self.run.borrow_mut().advance(n as usize) as u32
     }
 
-    /// The score the sampler currently follows (at its current noise level) on an `nx × ny`
-    /// grid of cell centres over [x0, x1] × [y0, y1], rows from the top, as interleaved sx, sy.
-    pub fn score_grid(
+    /// Reads the particles the page shows back from the GPU (no-op on the CPU).
+    pub async fn refresh(&self) -> Result<(), JsError> {
+        let reading = self.run.borrow().read_back();
+        if let Some(reading) = reading {
+            let snapshot = reading.await.map_err(js_error)?;
+            self.run.borrow_mut().show(snapshot);
+        }
+        Ok(())
+    }
+
+    /// Trains the learned score network `n` more steps; resolves to their losses (empty for the
+    /// mixture scores).
+    #[wasm_bindgen(js_name = trainScore)]
+    pub async fn train_score(&self, n: u32) -> Result<js_sys::Float32Array, JsError> {
+        let losses = self.run.borrow_mut().train_score(n as usize);
+        let values = read_losses(losses).await.map_err(js_error)?;
+        Ok(js_sys::Float32Array::from(values.as_slice()))
+    }
+
+    /// `cpu`, `wgsl` or `burn`.
+    #[wasm_bindgen(getter)]
+    pub fn engine(&self) -> String {
+        self.run.borrow().engine().into()
+    }
+
+    #[wasm_bindgen(getter, js_name = particleCount)]
+    pub fn particle_count(&self) -> u32 {
+        self.run.borrow().particle_count() as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = learnsScore)]
+    pub fn learns_score(&self) -> bool {
+        matches!(self.run.borrow().score(), ScoreModel::Learned(_))
+    }
+
+    /// Particle positions the page knows (all on the CPU; the read-back on the GPU), interleaved.
+    pub fn positions(&self) -> js_sys::Float32Array {
+        flatten(self.run.borrow().particles())
+    }
+
+    /// Particles per pixel of a `width × height` view, row 0 at the top (`y1`): on the GPU every
+    /// particle, counted there; elsewhere the known positions.
+    pub async fn histogram(
+        &self,
+        x0: f64,
+        x1: f64,
+        y0: f64,
+        y1: f64,
+        width: u32,
+        height: u32,
+    ) -> Result<js_sys::Uint32Array, JsError> {
+        let counting = self
+            .run
+            .borrow()
+            .gpu_particles()
+            .map(|gpu| gpu.histogram([x0, y1, x1, y0], width, height));
+        let bins = match counting {
+            Some(counting) => counting.await.map_err(js_error)?,
+            None => bin_positions(self.run.borrow().particles(), [x0, y1, x1, y0], width, height),
+        };
+        Ok(js_sys::Uint32Array::from(bins.as_slice()))
+    }
+
+    /// The exact score of the density at the sampler's current noise level on an `nx × ny` grid
+    /// over [x0, x1] × [y0, y1] (rows from the top), interleaved sx, sy; with a learned score also
+    /// the network's field and the error magnitude per cell.
+    #[wasm_bindgen(js_name = scoreGrids)]
+    pub async fn score_grids(
         &self,
         x0: f64,
         x1: f64,
@@ -262,41 +459,61 @@ impl LangevinLab {
         y1: f64,
         nx: u32,
         ny: u32,
-    ) -> js_sys::Float32Array {
-        let noised = self.run.field().noised(self.run.current_sigma());
-        let mut out = Vec::with_capacity((2 * nx * ny) as usize);
-        for row in 0..ny {
-            let y = y1 - (y1 - y0) * (row as f64 + 0.5) / ny as f64;
-            for col in 0..nx {
-                let x = x0 + (x1 - x0) * (col as f64 + 0.5) / nx as f64;
-                let s = noised.log_density_and_score([x, y]).1;
-                out.extend([s[0] as f32, s[1] as f32]);
-            }
-        }
-        js_sys::Float32Array::from(out.as_slice())
-    }
-
-    /// Particle positions as interleaved x, y.
-    pub fn positions(&self) -> js_sys::Float32Array {
-        let flat: Vec<f32> = self
-            .run
-            .particles()
-            .iter()
-            .flat_map(|p| [p[0] as f32, p[1] as f32])
-            .collect();
-        js_sys::Float32Array::from(flat.as_slice())
+    ) -> Result<JsValue, JsError> {
+        let points = grid_points([x0, x1, y0, y1], nx, ny);
+        let (exact, sigma, learning) = {
+            let run = self.run.borrow();
+            let sigma = run.current_sigma();
+            let exact = run.mixture().scores(&points, sigma);
+            let learning = match run.score() {
+                ScoreModel::Learned(net) => Some(score_reading(net.as_ref(), net.device(), &points, sigma)),
+                ScoreModel::Mixture(_) => None,
+            };
+            (exact, sigma, learning)
+        };
+        let learned = match learning {
+            Some(reading) => Some(reading.await.map_err(js_error)?),
+            None => None,
+        };
+        let error = learned.as_ref().map(|learned| {
+            learned
+                .iter()
+                .zip(&exact)
+                .map(|(l, e)| (l[0] - e[0]).hypot(l[1] - e[1]) as f32)
+                .collect()
+        });
+        let flat = |v: &[[f64; 2]]| v.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
+        to_js(&ScoreGrids {
+            exact: flat(&exact),
+            learned: learned.as_deref().map(flat),
+            error,
+            sigma,
+        })
     }
 
     pub fn report(&self) -> Result<JsValue, JsError> {
-        let metrics = self.run.metrics();
-        let lessons = crate::langevin::lessons(&self.params, self.run.mixture(), &metrics);
+        let run = self.run.borrow();
+        let metrics = run.metrics();
+        let lessons = crate::langevin::lessons(&self.params, run.mixture(), &metrics);
+        let config = run.config();
+        let score_steps = match run.score() {
+            ScoreModel::Learned(net) => net.steps_trained(),
+            ScoreModel::Mixture(_) => 0,
+        };
         to_js(&LangevinReport {
             metrics,
-            steps_done: self.run.steps_done(),
-            total_steps: self.run.total_steps(),
-            sigma: self.run.current_sigma(),
-            diagnostic: self.run.diagnostic(),
+            steps_done: run.steps_done(),
+            total_steps: run.total_steps(),
+            sigma: run.current_sigma(),
+            diagnostic: run.diagnostic(),
             lessons,
+            engine: run.engine(),
+            particle_count: run.particle_count(),
+            measured: run.particles().len(),
+            score_steps,
+            levels: config.levels,
+            steps_per_level: config.steps_per_level,
+            eps: config.eps,
         })
     }
 
@@ -304,7 +521,7 @@ impl LangevinLab {
     /// deviations, squared up and padded.
     pub fn view_box(&self) -> Vec<f64> {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for c in self.run.mixture().components() {
+        for c in self.run.borrow().mixture().components() {
             let (sx, sy) = (3.0 * c.cov[0].sqrt(), 3.0 * c.cov[2].sqrt());
             x0 = x0.min(c.mean[0] - sx);
             x1 = x1.max(c.mean[0] + sx);
@@ -326,15 +543,11 @@ impl LangevinLab {
         width: u32,
         height: u32,
     ) -> js_sys::Float32Array {
-        let noised = self.run.mixture().noised(0.0);
-        let mut grid = Vec::with_capacity((width * height) as usize);
-        for row in 0..height {
-            let y = y1 - (y1 - y0) * (row as f64 + 0.5) / height as f64;
-            for col in 0..width {
-                let x = x0 + (x1 - x0) * (col as f64 + 0.5) / width as f64;
-                grid.push(noised.log_density_and_score([x, y]).0 as f32);
-            }
-        }
+        let noised = self.run.borrow().mixture().noised(0.0);
+        let grid: Vec<f32> = grid_points([x0, x1, y0, y1], width, height)
+            .into_iter()
+            .map(|p| noised.log_density_and_score(p).0 as f32)
+            .collect();
         js_sys::Float32Array::from(grid.as_slice())
     }
 }

@@ -50,7 +50,7 @@ fn relative_score_error(trainer: &LearnedScore, mixture: &Mixture, sigma: f64) -
 
 #[test]
 fn explore() {
-    let mixture = gmm150();
+    let mixture = if std::env::var("XTWO").is_ok() { two_modes(0.3).unwrap() } else { gmm150() };
     let mut trainer = trainer_for(&mixture, 3);
     println!("sigmas {:?}", trainer.sigmas());
     let start = std::time::Instant::now();
