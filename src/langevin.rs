@@ -509,7 +509,12 @@ pub fn painted_mixture(dabs: &[[f64; 2]], brush: f64) -> Result<Mixture, Mixture
 
 /// Counts `positions` per pixel of a `width × height` view with corners `[x0, y_top, x1,
 /// y_bottom]` (row 0 at `y_top`), as the GPU histogram shader does.
-pub fn bin_positions(positions: &[[f64; 2]], corners: [f64; 4], width: u32, height: u32) -> Vec<u32> {
+pub fn bin_positions(
+    positions: &[[f64; 2]],
+    corners: [f64; 4],
+    width: u32,
+    height: u32,
+) -> Vec<u32> {
     let [x0, y0, x1, y1] = corners;
     let mut bins = vec![0u32; (width * height) as usize];
     for p in positions {
@@ -522,4 +527,17 @@ pub fn bin_positions(positions: &[[f64; 2]], corners: [f64; 4], width: u32, heig
         }
     }
     bins
+}
+
+/// Particle-steps per second of a run: one warm-up step (shader compilation, first uploads) and a
+/// read-back, then `steps` steps timed up to the read-back that proves they ran. The page's
+/// benchmark and `genlab bench-particles` both use it.
+pub async fn time_particle_steps(run: &mut LangevinRun, steps: usize) -> Result<f64, String> {
+    run.advance(1);
+    run.refresh().await?;
+    let started = web_time::Instant::now();
+    let ran = run.advance(steps);
+    run.refresh().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ran as f64 * run.particle_count() as f64 / seconds)
 }

@@ -50,6 +50,15 @@ mod cli {
             #[arg(long, default_value_t = 0)]
             seed: u64,
         },
+        /// Particle-steps per second of the Langevin step on every engine: cpu (f64), wgsl (the
+        /// shader on this machine's wgpu adapter), burn-cpu and burn-wgpu (the tensor path).
+        BenchParticles {
+            /// The run, as a link's parameters (density, sampler, particles, …).
+            #[arg(long, default_value = "density=gmm150&sampler=ula&particles=10000")]
+            link: String,
+            #[arg(long, default_value_t = 20)]
+            steps: usize,
+        },
         /// Reads a page link (its `#…` part) and prints the state it opens, with any notices.
         Link { hash: String },
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
@@ -122,6 +131,7 @@ mod cli {
                 seed,
             } => bench(&workload, &backend, budget, seed),
             Command::Langevin(args) => langevin(args),
+            Command::BenchParticles { link, steps } => bench_particles(&link, steps),
             Command::Density { preset, p, out } => {
                 let pairs = [
                     ("density".to_string(), preset),
@@ -225,6 +235,37 @@ mod cli {
         report["steps"] = total.into();
         report["sampler"] = params.sampler.name().into();
         println!("{report}");
+        Ok(())
+    }
+
+    fn bench_particles(link: &str, steps: usize) -> Result<(), String> {
+        use genlab::langevin::{preset_mixture, time_particle_steps, LangevinRun, Placement};
+        let decoded = PageState::from_hash(&format!("demo=langevin&{link}"));
+        if !decoded.notices.is_empty() {
+            return Err(decoded.notices.join("; "));
+        }
+        let params = decoded.state.langevin;
+        let mixture = preset_mixture(&params).map_err(|e| e.to_string())?;
+        let mut engines: Vec<(&str, Placement)> = vec![
+            ("cpu", Placement::Cpu),
+            ("burn-cpu", Placement::Burn(burn::tensor::Device::flex())),
+        ];
+        match (native_wgpu(), genlab::backend::native_gpu_context()) {
+            (Ok((device, _)), Ok(gpu)) => {
+                engines.push(("wgsl", Placement::Wgsl(gpu, device.clone())));
+                engines.push(("burn-wgpu", Placement::Burn(device)));
+            }
+            (Err(why), _) | (_, Err(why)) => eprintln!("wgpu engines skipped: {why}"),
+        }
+        for (name, placement) in engines {
+            let mut run = LangevinRun::placed(&params, mixture.clone(), placement)
+                .map_err(|e| e.to_string())?;
+            let rate = futures_lite::future::block_on(time_particle_steps(&mut run, steps))?;
+            println!(
+                "{}",
+                serde_json::json!({"engine": name, "particles": params.particles, "sampler": params.sampler.name(), "density": params.density.name(), "particle_steps_per_s": rate})
+            );
+        }
         Ok(())
     }
 

@@ -16,9 +16,9 @@ use crate::langevin::{
     bin_positions, painted_mixture, preset_mixture, LangevinRun, Placement, ScoreModel,
 };
 use crate::samplers::ScoreField;
-use crate::tensor_particles::score_reading;
 use crate::state::LangevinParams;
 use crate::state::{Demo, PageState};
+use crate::tensor_particles::score_reading;
 use crate::workload::{build_trainer, find_workload, read_losses, time_workload, Trainer};
 
 #[wasm_bindgen(start)]
@@ -125,7 +125,9 @@ pub async fn init_webgpu() -> Result<String, JsError> {
         Err(e) => Err(format!("burn's wgpu backend failed to start: {e}")),
     };
     WEBGPU.with(|cell| *cell.borrow_mut() = Some(result.clone()));
-    result.map(|(_, name, _)| name).map_err(|e| JsError::new(&e))
+    result
+        .map(|(_, name, _)| name)
+        .map_err(|e| JsError::new(&e))
 }
 
 fn device_for(backend: &str) -> Result<Device, String> {
@@ -183,7 +185,8 @@ pub async fn calibrate_particles(hash: String, budget_s: f64) -> Result<JsValue,
         let Ok(placement) = placement(backend.name()) else {
             continue;
         };
-        let run = LangevinRun::placed(&params, mixture.clone(), placement).map_err(|e| js_error(e.0))?;
+        let run =
+            LangevinRun::placed(&params, mixture.clone(), placement).map_err(|e| js_error(e.0))?;
         let lab = LangevinLab {
             run: Rc::new(RefCell::new(run)),
             params: params.clone(),
@@ -205,10 +208,33 @@ pub async fn calibrate_particles(hash: String, budget_s: f64) -> Result<JsValue,
         timings.push(BackendTiming {
             backend,
             first_step_ms,
-            steps_per_s: if seconds > 0.0 { steps as f64 / seconds } else { f64::NAN },
+            steps_per_s: if seconds > 0.0 {
+                steps as f64 / seconds
+            } else {
+                f64::NAN
+            },
         });
     }
     to_js(&decide("langevin-particles", &timings))
+}
+
+/// Particle-steps per second of a link's run on one engine: `cpu` (f64 Rust), `wgsl` (the shader
+/// on WebGPU), `burn-webgpu` or `burn-cpu` (the tensor path), for the particle benchmark.
+#[wasm_bindgen(js_name = benchParticles)]
+pub async fn bench_particles(engine: String, hash: String, steps: u32) -> Result<f64, JsError> {
+    let params = PageState::from_hash(&hash).state.langevin;
+    let mixture = preset_mixture(&params).map_err(|e| js_error(e.0))?;
+    let placement = match engine.as_str() {
+        "cpu" => Placement::Cpu,
+        "wgsl" => placement("webgpu").map_err(js_error)?,
+        "burn-webgpu" => Placement::Burn(webgpu_device().map_err(js_error)?),
+        "burn-cpu" => Placement::Burn(Device::flex()),
+        other => return Err(js_error(format!("unknown particle engine `{other}`"))),
+    };
+    let mut run = LangevinRun::placed(&params, mixture, placement).map_err(|e| js_error(e.0))?;
+    crate::langevin::time_particle_steps(&mut run, steps as usize)
+        .await
+        .map_err(js_error)
 }
 
 /// One workload training on one backend, driven in small batches by the page.
@@ -355,13 +381,21 @@ impl LangevinLab {
     /// Starts a run on an uploaded mixture (the JSON upload format); rejects with the reason the
     /// file was refused.
     #[wasm_bindgen(js_name = fromMixtureJson)]
-    pub fn from_mixture_json(hash: &str, backend: &str, text: &str) -> Result<LangevinLab, JsError> {
+    pub fn from_mixture_json(
+        hash: &str,
+        backend: &str,
+        text: &str,
+    ) -> Result<LangevinLab, JsError> {
         Self::start(hash, backend, |_| MixtureFile::from_json(text))
     }
 
     /// Starts a run on an uploaded NumPy `.npz` with arrays `weights`, `means`, `covariances`.
     #[wasm_bindgen(js_name = fromMixtureNpz)]
-    pub fn from_mixture_npz(hash: &str, backend: &str, bytes: &[u8]) -> Result<LangevinLab, JsError> {
+    pub fn from_mixture_npz(
+        hash: &str,
+        backend: &str,
+        bytes: &[u8],
+    ) -> Result<LangevinLab, JsError> {
         Self::start(hash, backend, |_| crate::density::mixture_from_npz(bytes))
     }
 
@@ -442,7 +476,12 @@ impl LangevinLab {
             .map(|gpu| gpu.histogram([x0, y1, x1, y0], width, height));
         let bins = match counting {
             Some(counting) => counting.await.map_err(js_error)?,
-            None => bin_positions(self.run.borrow().particles(), [x0, y1, x1, y0], width, height),
+            None => bin_positions(
+                self.run.borrow().particles(),
+                [x0, y1, x1, y0],
+                width,
+                height,
+            ),
         };
         Ok(js_sys::Uint32Array::from(bins.as_slice()))
     }
@@ -466,7 +505,9 @@ impl LangevinLab {
             let sigma = run.current_sigma();
             let exact = run.mixture().scores(&points, sigma);
             let learning = match run.score() {
-                ScoreModel::Learned(net) => Some(score_reading(net.as_ref(), net.device(), &points, sigma)),
+                ScoreModel::Learned(net) => {
+                    Some(score_reading(net.as_ref(), net.device(), &points, sigma))
+                }
                 ScoreModel::Mixture(_) => None,
             };
             (exact, sigma, learning)

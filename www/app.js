@@ -61,10 +61,10 @@ function renderDemo() {
   const live = $('demo-live');
   if (LIVE_VIEWS[demo]) {
     if (live.dataset.demo !== demo) {
-      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, showError);
+      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend });
       live.dataset.demo = demo;
     }
-    liveViews[demo].show(page.view.hash);
+    liveViews[demo].show(page.view.hash).catch(showError);
   } else {
     live.replaceChildren();
     delete live.dataset.demo;
@@ -98,6 +98,9 @@ function switchDemo(demo) {
 }
 
 // ---- backends ----
+let backendsStarted;
+const backendsReady = new Promise((resolve) => { backendsStarted = resolve; });
+
 async function startBackends(requested) {
   const b = page.backend;
   b.requested = requested;
@@ -120,6 +123,7 @@ async function startBackends(requested) {
   if (requested === 'auto' && b.webgpu) b.reason = 'auto: each workload runs where its calibration is faster.';
   if (requested === 'webgpu' && b.webgpu) b.reason = 'WebGPU forced by the backend control.';
   renderStatus();
+  backendsStarted();
 }
 
 function renderStatus(active) {
@@ -155,6 +159,25 @@ async function backendFor(workload) {
   if (b.requested === 'cpu' || !b.webgpu) return 'cpu';
   if (b.requested === 'webgpu') return 'webgpu';
   return (await calibrate(workload)).chosen;
+}
+
+// The Langevin particles decide per run: the WGSL shader against the CPU loop, on this run's
+// density, sampler and particle count (a million particles and ten thousand may differ).
+async function particleBackend(hash) {
+  await backendsReady;
+  const b = page.backend;
+  if (b.requested === 'cpu' || !b.webgpu) return { backend: 'cpu', decision: b.requested === 'cpu' ? 'cpu forced' : 'cpu (no WebGPU)' };
+  if (b.requested === 'webgpu') return { backend: 'webgpu', decision: 'webgpu forced' };
+  const p = wasm.decode_hash(hash).params;
+  const key = `genlab.decision.particles.${b.adapter}.${p.density}.${p.sampler}.${p.score}.${p.particles}`;
+  let decision = null;
+  try { decision = JSON.parse(localStorage.getItem(key)); } catch { /* recalibrate */ }
+  if (!decision) {
+    decision = await wasm.calibrateParticles(hash, 0.5);
+    localStorage.setItem(key, JSON.stringify(decision));
+  }
+  page.decisions[decision.workload] = decision;
+  return { backend: decision.chosen, decision: describeDecision(decision) };
 }
 
 // ---- training loop of the backend check: small chunks, yielding to the browser ----

@@ -203,19 +203,75 @@ test('an uploaded mixture runs, and a bad upload is refused with the previous de
   await page.close();
 });
 
-test('every sampler runs a few steps on the CPU path and moves the particles', LONG, async () => {
+test('every sampler runs a few steps on each backend, moves the particles and renders metrics', LONG, async () => {
   const samplers = ['ga', 'ula', 'ula-aniso', 'pula', 'mala', 'annealed', 'sde-ve', 'sde-vp', 'pc', 'ode'];
-  const { page, consoleErrors } = await openPage(browser, '#demo=langevin&backend=cpu');
-  for (const sampler of samplers) {
-    await page.evaluate((h) => { location.hash = h; }, `demo=langevin&backend=cpu&sampler=${sampler}&particles=300&steps=20&seed=1`);
-    await page.waitForFunction((s) => window.genlab.view().params.sampler === s, sampler);
-    const start = await page.evaluate(() => window.genlab.live('langevin').runToEnd(0));
-    const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd(5));
-    assert.equal(end.report.steps_done, 5, sampler);
-    assert.notDeepEqual(end.positions, start.positions, `${sampler}: particles did not move`);
-    assert.ok(Number.isFinite(end.report.mode_tv), sampler);
-    assert.match(await page.textContent('#lv-status'), /step 5\//, sampler);
+  for (const backend of ['cpu', 'webgpu']) {
+    const { page, consoleErrors } = await openPage(browser, `#demo=langevin&backend=${backend}&particles=300`);
+    for (const sampler of samplers) {
+      await page.evaluate((h) => { location.hash = h; }, `demo=langevin&backend=${backend}&sampler=${sampler}&particles=300&steps=20&seed=1`);
+      await page.waitForFunction((s) => window.genlab.view().params.sampler === s, sampler);
+      const start = await page.evaluate(() => window.genlab.live('langevin').runToEnd(0));
+      const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd(5));
+      assert.equal(end.engine, backend === 'cpu' ? 'cpu' : 'wgsl', `${sampler} on ${backend}`);
+      assert.equal(end.report.steps_done, 5, sampler);
+      assert.notDeepEqual(end.positions, start.positions, `${sampler} on ${backend}: particles did not move`);
+      assert.ok(Number.isFinite(end.report.mode_tv), sampler);
+      assert.match(await page.textContent('#lv-status'), /step 5\//, sampler);
+    }
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
   }
+});
+
+test('the WGSL shader moves 200 000 particles, draws them as a histogram, and a link reproduces them', LONG, async () => {
+  const hash = '#demo=langevin&backend=webgpu&density=ring&sampler=ula&steps=3&particles=200000&seed=5';
+  const { page, consoleErrors } = await openPage(browser, hash);
+  const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.equal(end.engine, 'wgsl');
+  assert.equal(end.report.particle_count, 200000);
+  assert.equal(end.report.measured, 10000);
+  assert.equal(await page.evaluate(() => window.genlab.live('langevin').histogramTotal()), 200000);
+  assert.match(await page.textContent('#lv-engine'), /200,000 particles on WebGPU — WGSL/);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const again = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.deepEqual(again.positions, end.positions, 'same link, seed and backend: same particles');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a learned score trains live, its error field renders, and it drives the annealed sampler', LONG, async () => {
+  for (const [backend, steps, engine] of [['cpu', 300, 'cpu'], ['webgpu', 6, 'burn']]) {
+    const hash = `#demo=langevin&backend=${backend}&density=two-modes&score=learned&sampler=annealed&levels=4&steps-per-level=3&particles=500&seed=2`;
+    const { page, consoleErrors } = await openPage(browser, hash);
+    const losses = await page.evaluate((n) => window.genlab.live('langevin').trainScore(n), steps);
+    assert.equal(losses.length, steps);
+    if (backend === 'cpu') assertLossFalls(losses); else assert.ok(losses.every(Number.isFinite), `${losses}`);
+    await page.check('#lv-error');
+    const grids = await page.evaluate(() => window.genlab.live('langevin').scoreGrids());
+    assert.ok(grids.learned && grids.error && grids.error.every(Number.isFinite), 'learned field and error drawn');
+    const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd(4));
+    assert.equal(end.engine, engine);
+    assert.equal(end.report.steps_done, 4);
+    assert.ok(end.positions.every(Number.isFinite));
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  }
+});
+
+test('an .npz mixture and a painted density can be sampled', LONG, async () => {
+  const { readFileSync } = await import('node:fs');
+  const npz = Array.from(readFileSync(new URL('../fixtures/gmm.npz', import.meta.url)));
+  const { page, consoleErrors } = await openPage(browser, '#demo=langevin&backend=cpu&sampler=ula&steps=10&particles=500');
+  assert.equal(await page.evaluate((b) => window.genlab.live('langevin').upload({ kind: 'npz', bytes: new Uint8Array(b) }), npz), true);
+  const fromNpz = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.ok(fromNpz.report.mode_weights.length >= 1);
+  const notNpz = await page.evaluate(() => window.genlab.live('langevin').upload({ kind: 'npz', bytes: new Uint8Array([80, 75, 3, 4, 0]) }));
+  assert.equal(notNpz, false);
+  const points = [[-3, 0], [-2.8, 0.2], [-3.1, 0.3], [3, 0], [3.2, 0.1]];
+  assert.equal(await page.evaluate((p) => window.genlab.live('langevin').upload({ kind: 'paint', points: p, brush: 0.5 }), points), true);
+  const painted = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.deepEqual(painted.report.mode_weights.map((w) => w.toFixed(2)), ['0.60', '0.40']);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
