@@ -2,8 +2,8 @@
 //! with the techniques of NCSN-v2 (Song & Ermon 2020, "Improved techniques for training
 //! score-based generative models"): σ_1 from the extent of the data, a geometric schedule whose
 //! ratio keeps neighbouring levels overlapping, a sampler step size from the variance recursion
-//! of annealed Langevin dynamics, the `s_θ(x, σ) = f_θ(x)/σ` parameterisation and an EMA of the
-//! weights.
+//! of annealed Langevin dynamics, the `s_θ(x, σ) = f_θ(x, log σ)/σ` parameterisation and an EMA
+//! of the weights.
 //!
 //! An image network can read the noise level off ‖x‖, which concentrates at √D σ in D ≈ 10³
 //! dimensions; in two dimensions ‖x‖ says little about σ, so this network is told the level: it
@@ -450,22 +450,6 @@ mod tests {
         let gamma = overlap_gamma(3072, 0.5);
         assert!((gamma - 1.0398).abs() < 3e-3, "{gamma}");
         assert!(shell_overlap(3072, gamma) >= 0.5 - 1e-9);
-    }
-
-    /// `s_T²/σ_i²` (NCSN-v2 Proposition 3): the variance ratio reached by T steps of
-    /// `x + α s(x) + √(2α) z`, `α = ε σ_i²/σ_L²`, on `N(0, σ_i² I)` starting from `N(0, σ_{i-1}² I)`.
-    /// Written in `u = ε/σ_L²`, as it depends on nothing else: a weighted mean of γ² (where the chain
-    /// started) and `1/(1 − u/2)` (the discretised chain's stationary ratio).
-    fn variance_ratio(u: f64, gamma: f64, steps: usize) -> f64 {
-        let stationary = 2.0 * u / (1.0 - (1.0 - u).powi(2));
-        (1.0 - u).powf(2.0 * steps as f64) * (gamma * gamma - stationary) + stationary
-    }
-
-    #[test]
-    fn variance_ratio_starts_at_gamma_squared() {
-        assert!((variance_ratio(1e-12, 2.0, 10) - 4.0).abs() < 1e-6);
-        // One full step (u → 1) forgets the start and lands on the stationary ratio 2.
-        assert!((variance_ratio(1.0 - 1e-12, 2.0, 10) - 2.0).abs() < 1e-6);
     }
 
     #[test]
