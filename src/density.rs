@@ -306,6 +306,12 @@ impl MixtureFile {
             if modes.len() != k {
                 return fail(format!("{} modes for {k} components", modes.len()));
             }
+            // Labels index the per-mode tables; more modes than components cannot be meant.
+            if let Some(bad) = modes.iter().find(|&&m| m >= k) {
+                return fail(format!(
+                    "mode label {bad} is out of range: labels must lie in 0..{k} (one per component at most)"
+                ));
+            }
         }
         let mut components = Vec::with_capacity(k);
         for i in 0..k {

@@ -144,8 +144,8 @@ pub enum ParticleStore {
     },
     /// An `[n, 2]` tensor on a burn device (the learned score on WebGPU; the benchmark).
     Tensor {
-        particles: TensorParticles,
-        mixture: Option<MixtureTensors>,
+        particles: Box<TensorParticles>,
+        mixture: Option<Box<MixtureTensors>>,
         seen: GpuSnapshot,
     },
 }
@@ -217,8 +217,8 @@ impl LangevinRun {
         let sampler = build_sampler(params.sampler, &config);
         let (n, start, seed) = (params.particles, sampler.start_scale(), params.seed);
         let tensor_store = |device: &Device, mixture: Option<&Mixture>| ParticleStore::Tensor {
-            particles: TensorParticles::new(n as usize, start, seed, device),
-            mixture: mixture.map(|m| MixtureTensors::new(m, device)),
+            particles: Box::new(TensorParticles::new(n as usize, start, seed, device)),
+            mixture: mixture.map(|m| Box::new(MixtureTensors::new(m, device))),
             seen: GpuSnapshot::default(),
         };
         let store = match (&placement, score.mixture()) {
@@ -282,7 +282,7 @@ impl LangevinRun {
             ParticleStore::Tensor {
                 particles, mixture, ..
             } => {
-                let score: &dyn TensorScore = match (&self.score, mixture) {
+                let score: &dyn TensorScore = match (&self.score, mixture.as_deref()) {
                     (_, Some(tensors)) => tensors,
                     (ScoreModel::Learned(net), None) => net.as_ref(),
                     (ScoreModel::Mixture(_), None) => {

@@ -78,7 +78,7 @@ mod cli {
 
     #[derive(clap::Args)]
     struct LangevinArgs {
-        /// A preset (gmm150, two-modes, ring, spiral) or a mixture file (.json).
+        /// A preset (gmm150, two-modes, ring, spiral) or a mixture file (.json or NumPy .npz).
         #[arg(long)]
         density: Option<String>,
         /// ga, ula, ula-aniso, pula, mala, annealed, sde-ve, sde-vp, pc, ode.
@@ -170,10 +170,9 @@ mod cli {
         use genlab::langevin::{preset_mixture, LangevinRun, Placement};
         use genlab::state::{decode_params, LangevinParams};
 
-        let file = args
-            .density
-            .as_deref()
-            .filter(|d| d.ends_with(".json") || std::path::Path::new(d).is_file());
+        let file = args.density.as_deref().filter(|d| {
+            d.ends_with(".json") || d.ends_with(".npz") || std::path::Path::new(d).is_file()
+        });
         let given = [
             (
                 "density",
@@ -208,6 +207,10 @@ mod cli {
             return Err(notices.join("; "));
         }
         let mixture = match file {
+            Some(path) if path.ends_with(".npz") => {
+                let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+                genlab::density::mixture_from_npz(&bytes).map_err(|e| format!("{path}: {e}"))?
+            }
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
                 MixtureFile::from_json(&text).map_err(|e| format!("{path}: {e}"))?
