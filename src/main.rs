@@ -113,6 +113,9 @@ mod cli {
         /// Annealing: step scale ε.
         #[arg(long)]
         eps: Option<String>,
+        /// Training steps of the learned score network (score = learned) before sampling.
+        #[arg(long)]
+        score_steps: Option<String>,
         /// Annealing: final denoising step (true/false).
         #[arg(long)]
         denoise: Option<String>,
@@ -194,6 +197,7 @@ mod cli {
             ("steps-per-level", args.steps_per_level),
             ("eps", args.eps),
             ("denoise", args.denoise),
+            ("score-steps", args.score_steps),
         ];
         let pairs: Vec<(String, String)> = given
             .into_iter()
@@ -226,6 +230,17 @@ mod cli {
             }
         }
         .map_err(|e| e.to_string())?;
+        let losses = run.train_score(params.score_steps as usize);
+        if !losses.is_empty() {
+            let losses = futures_lite::future::block_on(genlab::workload::read_losses(losses))?;
+            let tail = &losses[losses.len().saturating_sub(100)..];
+            eprintln!(
+                "score network: {} steps, mean loss of the last {} {:.4}",
+                losses.len(),
+                tail.len(),
+                tail.iter().sum::<f32>() / tail.len() as f32
+            );
+        }
         let total = run.total_steps();
         run.advance(total);
         futures_lite::future::block_on(run.refresh())?;

@@ -163,6 +163,8 @@ pub struct LangevinParams {
     pub steps_per_level: u32,
     pub eps: f64,
     pub denoise: bool,
+    /// Training steps of the learned score network before sampling starts.
+    pub score_steps: u32,
     pub seed: u64,
 }
 
@@ -185,6 +187,7 @@ impl Default for LangevinParams {
             steps_per_level: 50,
             eps: 2e-5,
             denoise: true,
+            score_steps: 2000,
             seed: 0,
         }
     }
@@ -221,6 +224,7 @@ impl UrlParams for LangevinParams {
             1,
             10_000,
         );
+        check_range(&mut problems, "score-steps", self.score_steps, 0, 1_000_000);
         check_positive(&mut problems, "eps", self.eps, 1.0);
         problems
     }

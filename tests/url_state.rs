@@ -36,6 +36,7 @@ fn random_state(rng: &mut SeededRng) -> PageState {
         },
         levels: 1 + rng.below(1000) as u32,
         steps_per_level: 1 + rng.below(10_000) as u32,
+        score_steps: rng.below(1_000_001) as u32,
         eps: float_in(rng, 1e-9, 1.0),
         denoise: rng.below(2) == 1,
         seed: rng.next_u64(),

@@ -287,9 +287,9 @@ export function createLangevinView(root, wasm, { showError, backendFor }) {
   }
 
   // ---- the learned score: trained before sampling, in chunks that keep the page responsive ----
-  const SCORE_STEPS = 2000;
   async function trainScore() {
     const status = $('lv-score-status');
+    const SCORE_STEPS = Number(wasm.decode_hash(view.hash).params['score-steps']);
     while (view.lab?.learnsScore && view.running && view.scoreLosses.length < SCORE_STEPS) {
       const chunk = view.backend === 'cpu' ? 50 : 10;
       const t0 = performance.now();
