@@ -174,25 +174,14 @@ impl TensorParticles {
         let head = self.positions.clone().slice([0..limit.min(n), 0..2]);
         let accepted = self.accepted.clone();
         async move {
-            let values = head
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading particles failed: {e:?}"))?
-                .try_to_vec::<f32>()
-                .map_err(|e| format!("particles are not f32: {e:?}"))?;
+            let positions = read_pairs(head.into_data_async().await)?;
             let accepted = accepted
                 .into_data_async()
                 .await
                 .map_err(|e| format!("reading acceptance failed: {e:?}"))?
                 .try_to_vec::<f32>()
                 .map_err(|e| format!("acceptance is not f32: {e:?}"))?;
-            Ok((
-                values
-                    .chunks_exact(2)
-                    .map(|p| [p[0] as f64, p[1] as f64])
-                    .collect(),
-                accepted[0] as u64,
-            ))
+            Ok((positions, accepted[0] as u64))
         }
     }
 }
@@ -216,16 +205,17 @@ pub fn score_reading(
         .collect();
     let x = Tensor::<2>::from_data(TensorData::new(flat, [points.len(), 2]), device);
     let scores = score.score(x, sigma);
-    async move {
-        let values = scores
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading scores failed: {e:?}"))?
-            .try_to_vec::<f32>()
-            .map_err(|e| format!("scores are not f32: {e:?}"))?;
-        Ok(values
-            .chunks_exact(2)
-            .map(|s| [s[0] as f64, s[1] as f64])
-            .collect())
-    }
+    async move { read_pairs(scores.into_data_async().await) }
+}
+
+/// An `[n, 2]` f32 read-back as points.
+fn read_pairs<E: std::fmt::Debug>(data: Result<TensorData, E>) -> Result<Vec<[f64; 2]>, String> {
+    let values = data
+        .map_err(|e| format!("GPU read-back failed: {e:?}"))?
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("read-back is not f32: {e:?}"))?;
+    Ok(values
+        .chunks_exact(2)
+        .map(|p| [p[0] as f64, p[1] as f64])
+        .collect())
 }
