@@ -19,7 +19,7 @@ pub fn preset_mixture(params: &LangevinParams) -> Result<Mixture, MixtureError> 
         DensityPreset::TwoModes => two_modes(params.p),
         DensityPreset::Ring => Ok(ring()),
         DensityPreset::Spiral => Ok(spiral()),
-        DensityPreset::Painted => Err(MixtureError("paint a density on the canvas first".into())),
+        DensityPreset::Painted => painted_mixture(&params.paint.dabs, params.paint.brush),
     }
 }
 

@@ -131,6 +131,82 @@ impl std::str::FromStr for Sym2 {
     }
 }
 
+/// A density painted on the canvas: brush dabs in world units, each an isotropic Gaussian of
+/// standard deviation `brush`. Written `brush;x,y;x,y;…` in links, so a painting is shared like
+/// any other parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Painting {
+    pub brush: f64,
+    pub dabs: Vec<[f64; 2]>,
+}
+
+/// More dabs would make links too long for some browsers and servers.
+pub const MAX_DABS: usize = 400;
+
+impl Default for Painting {
+    fn default() -> Self {
+        Self {
+            brush: 0.6,
+            dabs: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Painting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.brush)?;
+        for [x, y] in &self.dabs {
+            write!(f, ";{x},{y}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Painting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let number = |s: &str| -> Result<f64, String> {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("`{s}` is not a finite number"))
+        };
+        let mut parts = text.split(';');
+        let brush = number(parts.next().unwrap_or_default())?;
+        if brush <= 0.0 {
+            return Err(format!("brush width {brush} must be positive"));
+        }
+        let dabs = parts
+            .map(|dab| match dab.split_once(',') {
+                Some((x, y)) => Ok([number(x)?, number(y)?]),
+                None => Err(format!("`{dab}` is not a point x,y")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if dabs.len() > MAX_DABS {
+            return Err(format!(
+                "{} brush dabs; a link holds at most {MAX_DABS}",
+                dabs.len()
+            ));
+        }
+        Ok(Self { brush, dabs })
+    }
+}
+
+impl Serialize for Painting {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Painting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Serialize for Sym2 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -165,6 +241,8 @@ pub struct LangevinParams {
     pub denoise: bool,
     /// Training steps of the learned score network before sampling starts.
     pub score_steps: u32,
+    /// The painted density (`density = painted`).
+    pub paint: Painting,
     pub seed: u64,
 }
 
@@ -188,6 +266,7 @@ impl Default for LangevinParams {
             eps: 2e-5,
             denoise: true,
             score_steps: 2000,
+            paint: Painting::default(),
             seed: 0,
         }
     }

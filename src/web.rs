@@ -12,9 +12,7 @@ use wasm_bindgen::JsCast;
 use crate::backend::{decide, BackendKind, BackendTiming};
 use crate::density::{Mixture, MixtureError, MixtureFile};
 use crate::gpu_particles::GpuContext;
-use crate::langevin::{
-    bin_positions, painted_mixture, preset_mixture, LangevinRun, Placement, ScoreModel,
-};
+use crate::langevin::{bin_positions, preset_mixture, LangevinRun, Placement, ScoreModel};
 use crate::samplers::ScoreField;
 use crate::state::LangevinParams;
 use crate::state::{Demo, PageState};
@@ -397,19 +395,6 @@ impl LangevinLab {
         bytes: &[u8],
     ) -> Result<LangevinLab, JsError> {
         Self::start(hash, backend, |_| crate::density::mixture_from_npz(bytes))
-    }
-
-    /// Starts a run on a density painted on the canvas: `points` are interleaved x, y in world
-    /// units, each a brush dab of width `brush`.
-    #[wasm_bindgen(js_name = fromPainted)]
-    pub fn from_painted(
-        hash: &str,
-        backend: &str,
-        points: &[f64],
-        brush: f64,
-    ) -> Result<LangevinLab, JsError> {
-        let dabs: Vec<[f64; 2]> = points.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-        Self::start(hash, backend, |_| painted_mixture(&dabs, brush))
     }
 
     /// Queues up to `n` more steps; returns how many. On the GPU nothing waits: call `refresh`

@@ -37,6 +37,12 @@ fn random_state(rng: &mut SeededRng) -> PageState {
         levels: 1 + rng.below(1000) as u32,
         steps_per_level: 1 + rng.below(10_000) as u32,
         score_steps: rng.below(1_000_001) as u32,
+        paint: Painting {
+            brush: 0.01 + rng.uniform() * 3.0,
+            dabs: (0..rng.below(6))
+                .map(|_| [rng.normal() * 5.0, rng.normal() * 5.0])
+                .collect(),
+        },
         eps: float_in(rng, 1e-9, 1.0),
         denoise: rng.below(2) == 1,
         seed: rng.next_u64(),

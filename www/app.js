@@ -50,6 +50,14 @@ function editParam(key, value) {
   applyView(next);
 }
 
+// Several parameters at once (a painting and `density=painted`), through the link's decoder.
+function setParams(pairs) {
+  const query = Object.entries(pairs).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const next = wasm.decode_hash(`${page.view.hash}&${query}`);
+  applyView(next);
+  return next;
+}
+
 function renderDemo() {
   const { demo, params, choices } = page.view;
   for (const tab of document.querySelectorAll('#tabs button')) {
@@ -61,7 +69,7 @@ function renderDemo() {
   const live = $('demo-live');
   if (LIVE_VIEWS[demo]) {
     if (live.dataset.demo !== demo) {
-      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend });
+      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend, setParams });
       live.dataset.demo = demo;
     }
     liveViews[demo].show(page.view.hash).catch(showError);

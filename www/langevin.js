@@ -11,7 +11,7 @@ function heatColour(t) {
   return [r, g, b];
 }
 
-export function createLangevinView(root, wasm, { showError, backendFor }) {
+export function createLangevinView(root, wasm, { showError, backendFor, setParams }) {
   root.innerHTML = `
     <div class="langevin">
       <div class="lv-left">
@@ -245,7 +245,6 @@ export function createLangevinView(root, wasm, { showError, backendFor }) {
   async function buildLab(hash, backend, source) {
     if (source?.kind === 'json') return wasm.LangevinLab.fromMixtureJson(hash, backend, source.text);
     if (source?.kind === 'npz') return wasm.LangevinLab.fromMixtureNpz(hash, backend, source.bytes);
-    if (source?.kind === 'paint') return wasm.LangevinLab.fromPainted(hash, backend, new Float64Array(source.points.flat()), source.brush);
     return new wasm.LangevinLab(hash, backend);
   }
 
@@ -385,14 +384,20 @@ export function createLangevinView(root, wasm, { showError, backendFor }) {
   for (const id of ['lv-arrows', 'lv-error']) {
     $(id).addEventListener('change', async () => { if (!view.lab) return; await refreshGrids(); await draw(); });
   }
+  // A painting is a parameter like any other: it goes into the link, and the run starts from it.
+  async function samplePainting(points, brush) {
+    const dabs = points.slice(-400).map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`);
+    const next = setParams({ density: 'painted', paint: [brush, ...dabs].join(';') });
+    await reset.pending;
+    $('lv-upload-status').textContent = `Sampling the painted density (${dabs.length} brush dabs, saved in the link).`;
+    return next.hash;
+  }
   $('lv-use-paint').addEventListener('click', async () => {
     const points = [...view.paint];
-    const ok = await upload({ kind: 'paint', points, brush: Number($('lv-brush').value) });
-    if (ok) {
-      $('lv-upload-status').textContent = `Sampling the painted density (${points.length} brush dabs; a painting is not part of the link).`;
-      view.paint = [];
-      $('lv-paint').checked = false;
-    }
+    view.paint = [];
+    $('lv-paint').checked = false;
+    $('lv-use-paint').disabled = $('lv-clear-paint').disabled = true;
+    await samplePainting(points, Number($('lv-brush').value));
   });
   $('lv-clear-paint').addEventListener('click', () => {
     view.paint = [];
@@ -443,5 +448,6 @@ export function createLangevinView(root, wasm, { showError, backendFor }) {
     async scoreGrids() { await refreshGrids(); return view.grids ?? (await view.lab.scoreGrids(...view.box, 8, 8)); },
     stop() { view.running = false; },
     upload,
+    paint: samplePainting,
   };
 }

@@ -269,9 +269,15 @@ test('an .npz mixture and a painted density can be sampled', LONG, async () => {
   const notNpz = await page.evaluate(() => window.genlab.live('langevin').upload({ kind: 'npz', bytes: new Uint8Array([80, 75, 3, 4, 0]) }));
   assert.equal(notNpz, false);
   const points = [[-3, 0], [-2.8, 0.2], [-3.1, 0.3], [3, 0], [3.2, 0.1]];
-  assert.equal(await page.evaluate((p) => window.genlab.live('langevin').upload({ kind: 'paint', points: p, brush: 0.5 }), points), true);
+  const hash = await page.evaluate((p) => window.genlab.live('langevin').paint(p, 0.5), points);
+  assert.match(hash, /density=painted/);
+  assert.match(decodeURIComponent(hash), /paint=0\.5;-3\.00,0\.00;/);
   const painted = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
   assert.deepEqual(painted.report.mode_weights.map((w) => w.toFixed(2)), ['0.60', '0.40']);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const again = await page.evaluate(() => window.genlab.live('langevin').runToEnd());
+  assert.deepEqual(again.positions, painted.positions, 'the painting travels in the link');
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
