@@ -18,6 +18,7 @@ apt_install chromium chromium-driver mesa-vulkan-drivers
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+scripts/fetch-data.sh  # MNIST, Fashion-MNIST, Animal-MNIST: data/ and www/data/*.bin (cached)
 
 stage "cargo fmt --check"
 cargo fmt --all -- --check

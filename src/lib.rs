@@ -5,6 +5,7 @@ pub mod backend;
 pub mod choice;
 pub mod density;
 pub mod gpu_particles;
+pub mod idx;
 pub mod init;
 pub mod langevin;
 pub mod learned_score;
