@@ -127,15 +127,19 @@ impl CpuParticles {
             self.apply_mala(step.tau(), key, score);
             return;
         }
-        let inputs: Vec<[f64; 2]> = if step.input_scale == 1.0 {
-            self.positions.clone()
+        // Only the VP sampler rescales its score's input; the others read the positions as they are.
+        let scaled: Vec<[f64; 2]>;
+        let inputs: &[[f64; 2]] = if step.input_scale == 1.0 {
+            &self.positions
         } else {
-            self.positions
+            scaled = self
+                .positions
                 .iter()
                 .map(|x| [x[0] * step.input_scale, x[1] * step.input_scale])
-                .collect()
+                .collect();
+            &scaled
         };
-        let scores = score.scores(&inputs, step.sigma);
+        let scores = score.scores(inputs, step.sigma);
         for (p, (x, s)) in self.positions.iter_mut().zip(scores).enumerate() {
             let (z, _) = particle_noise(key, p as u32);
             let drift = step.apply_drift(s);
@@ -146,34 +150,32 @@ impl CpuParticles {
     }
 
     fn apply_mala(&mut self, tau: f64, key: u32, score: &dyn ScoreField) {
-        let Some(log_p_x) = score.log_densities(&self.positions) else {
+        let Some(at_x) = score.log_densities_and_scores(&self.positions) else {
             // Without a density there is no acceptance ratio; nothing moves rather than a wrong chain.
             return;
         };
         let scale = (2.0 * tau).sqrt();
-        let s_x = score.scores(&self.positions, 0.0);
         let draws: Vec<([f64; 2], f64)> = (0..self.positions.len())
             .map(|p| particle_noise(key, p as u32))
             .collect();
         let proposals: Vec<[f64; 2]> = self
             .positions
             .iter()
-            .zip(&s_x)
+            .zip(&at_x)
             .zip(&draws)
-            .map(|((x, s), (z, _))| {
+            .map(|((x, (_, s)), (z, _))| {
                 [
                     x[0] + tau * s[0] + scale * z[0],
                     x[1] + tau * s[1] + scale * z[1],
                 ]
             })
             .collect();
-        let log_p_y = score
-            .log_densities(&proposals)
+        let at_y = score
+            .log_densities_and_scores(&proposals)
             .expect("density known above");
-        let s_y = score.scores(&proposals, 0.0);
         for (p, y) in proposals.into_iter().enumerate() {
-            let x = self.positions[p];
-            let log_ratio = mala_log_ratio(tau, x, y, log_p_x[p], log_p_y[p], s_x[p], s_y[p]);
+            let ((log_p_x, s_x), (log_p_y, s_y)) = (at_x[p], at_y[p]);
+            let log_ratio = mala_log_ratio(tau, self.positions[p], y, log_p_x, log_p_y, s_x, s_y);
             self.proposed += 1;
             if log_ratio.is_finite() && draws[p].1.ln() < log_ratio {
                 self.positions[p] = y;

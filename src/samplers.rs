@@ -11,8 +11,9 @@ pub trait ScoreField {
     /// `∇log π_σ(x)` for every point; `sigma = 0` is the target itself.
     fn scores(&self, xs: &[[f64; 2]], sigma: f64) -> Vec<[f64; 2]>;
 
-    /// `log π(x)` up to a constant, where it is known (MALA needs it).
-    fn log_densities(&self, _xs: &[[f64; 2]]) -> Option<Vec<f64>> {
+    /// `log π(x)` up to a constant and `∇log π(x)`, in one pass, where the density is known
+    /// (MALA needs both at every point).
+    fn log_densities_and_scores(&self, _xs: &[[f64; 2]]) -> Option<Vec<(f64, [f64; 2])>> {
         None
     }
 }
@@ -25,13 +26,9 @@ impl ScoreField for Mixture {
             .collect()
     }
 
-    fn log_densities(&self, xs: &[[f64; 2]]) -> Option<Vec<f64>> {
+    fn log_densities_and_scores(&self, xs: &[[f64; 2]]) -> Option<Vec<(f64, [f64; 2])>> {
         let exact = self.noised(0.0);
-        Some(
-            xs.iter()
-                .map(|x| exact.log_density_and_score(*x).0)
-                .collect(),
-        )
+        Some(xs.iter().map(|x| exact.log_density_and_score(*x)).collect())
     }
 }
 
