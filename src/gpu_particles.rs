@@ -135,7 +135,7 @@ fn words_to_bytes(values: &[u32]) -> Vec<u8> {
 }
 
 /// The `Move` uniform of the shader: two vec4 then four 32-bit scalars.
-fn move_bytes(step: &Move, key: u32, count: u32, metropolis_start: Option<f64>) -> Vec<u8> {
+fn move_bytes(step: &Move, key: u32, count: u32) -> Vec<u8> {
     let mut bytes = floats_to_bytes(&[
         step.drift[0] as f32,
         step.drift[1] as f32,
@@ -145,7 +145,7 @@ fn move_bytes(step: &Move, key: u32, count: u32, metropolis_start: Option<f64>) 
         step.noise[1] as f32,
         step.noise[2] as f32,
         step.sigma as f32,
-        metropolis_start.unwrap_or(step.input_scale) as f32,
+        step.input_scale as f32,
     ]);
     bytes.extend(words_to_bytes(&[u32::from(step.metropolis), key, count]));
     bytes
@@ -269,15 +269,14 @@ impl GpuParticles {
             seed,
             counter: START_COUNTER,
         };
-        let start = Move::isotropic(0.0, 0.0, 0.0);
+        // The start kernel reads its scale from `input_scale`.
+        let start = Move {
+            input_scale: start_scale,
+            ..Move::isotropic(0.0, 0.0, 0.0)
+        };
         this.dispatch(
             &start_pipeline,
-            &[move_bytes(
-                &start,
-                move_key(seed, START_COUNTER),
-                count,
-                Some(start_scale),
-            )],
+            &[move_bytes(&start, move_key(seed, START_COUNTER), count)],
         );
         Ok(this)
     }
@@ -323,7 +322,7 @@ impl GpuParticles {
                 .iter()
                 .map(|step| {
                     self.counter = self.counter.wrapping_add(1);
-                    move_bytes(step, move_key(self.seed, self.counter), self.count, None)
+                    move_bytes(step, move_key(self.seed, self.counter), self.count)
                 })
                 .collect();
             self.dispatch(&self.move_pipeline, &uniforms);

@@ -109,17 +109,12 @@ pub fn samplers() -> &'static [SamplerSpec] {
         SamplerSpec {
             name: SamplerName::UlaAniso,
             summary: "x + τ∇log π + √(2τ)ζ, ζ ~ N(0, Σ) (naive)",
-            build: |c| Box::new(Langevin::new(c, Noise::Naive(Factor::new(c.noise_cov)))),
+            build: |c| Box::new(Langevin::new(c, Noise::Naive)),
         },
         SamplerSpec {
             name: SamplerName::Pula,
             summary: "x + τΣ∇log π + √(2τ)Σ^½ζ (preconditioned)",
-            build: |c| {
-                Box::new(Langevin::new(
-                    c,
-                    Noise::Preconditioned(Factor::new(c.noise_cov)),
-                ))
-            },
+            build: |c| Box::new(Langevin::new(c, Noise::Preconditioned)),
         },
         SamplerSpec {
             name: SamplerName::Mala,
@@ -176,27 +171,12 @@ pub fn geometric_levels(max: f64, min: f64, count: usize) -> Vec<f64> {
     (0..count).map(|i| max * ratio.powi(i as i32)).collect()
 }
 
-/// `L` with `LLᵀ = Σ`, and Σ itself.
-#[derive(Clone, Copy, Debug)]
-pub struct Factor {
-    cov: Sym2,
-    chol: [f64; 3],
-}
-
-impl Factor {
-    pub fn new(cov: Sym2) -> Self {
-        Self {
-            cov,
-            chol: cholesky2([cov.a, cov.b, cov.d]),
-        }
-    }
-}
-
+/// The noise of the plain Langevin family; `Naive` and `Preconditioned` use the config's Σ.
 enum Noise {
     None,
     Isotropic,
-    Naive(Factor),
-    Preconditioned(Factor),
+    Naive,
+    Preconditioned,
 }
 
 /// `ga`, `ula`, `ula-aniso`, `pula`: one drift-plus-noise rule with different noise.
@@ -209,15 +189,13 @@ impl Langevin {
     fn new(config: &SamplerConfig, noise: Noise) -> Self {
         let tau = config.tau;
         let scale = (2.0 * tau).sqrt();
-        let chol_scaled = |f: &Factor| f.chol.map(|l| scale * l);
-        let (drift, noise) = match &noise {
+        let sigma = config.noise_cov;
+        let chol_scaled = || cholesky2([sigma.a, sigma.b, sigma.d]).map(|l| scale * l);
+        let (drift, noise) = match noise {
             Noise::None => ([tau, 0.0, tau], [0.0; 3]),
             Noise::Isotropic => ([tau, 0.0, tau], [scale, 0.0, scale]),
-            Noise::Naive(f) => ([tau, 0.0, tau], chol_scaled(f)),
-            Noise::Preconditioned(f) => (
-                [tau * f.cov.a, tau * f.cov.b, tau * f.cov.d],
-                chol_scaled(f),
-            ),
+            Noise::Naive => ([tau, 0.0, tau], chol_scaled()),
+            Noise::Preconditioned => ([tau * sigma.a, tau * sigma.b, tau * sigma.d], chol_scaled()),
         };
         Self {
             steps: config.steps,
