@@ -20,6 +20,7 @@ use crate::init::seeded_linear;
 use crate::langevin::largest_pairwise_distance;
 use crate::rng::SeededRng;
 use crate::samplers::{geometric_levels, ScoreField};
+use crate::tensor_particles::{points_tensor, read_pairs};
 use crate::workload::Trainer;
 
 /// The overlap NCSN-v2 asks of neighbouring noise levels.
@@ -389,17 +390,8 @@ impl ScoreField for LearnedScore {
         if xs.is_empty() {
             return Vec::new();
         }
-        let flat: Vec<f32> = xs.iter().flat_map(|x| [x[0] as f32, x[1] as f32]).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(flat, [xs.len(), DATA_DIM]), &self.device);
-        let values = self
-            .score_tensor(x, sigma)
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("scores are f32");
-        values
-            .chunks_exact(DATA_DIM)
-            .map(|s| [s[0] as f64, s[1] as f64])
-            .collect()
+        let scores = self.score_tensor(points_tensor(xs, &self.device), sigma);
+        read_pairs(Ok::<_, ()>(scores.into_data())).expect("scores are f32")
     }
 }
 

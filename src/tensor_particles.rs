@@ -199,17 +199,30 @@ pub fn score_reading(
     points: &[[f64; 2]],
     sigma: f64,
 ) -> impl Future<Output = Result<Vec<[f64; 2]>, String>> + 'static {
-    let flat: Vec<f32> = points
-        .iter()
-        .flat_map(|p| [p[0] as f32, p[1] as f32])
-        .collect();
-    let x = Tensor::<2>::from_data(TensorData::new(flat, [points.len(), 2]), device);
-    let scores = score.score(x, sigma);
+    let scores = score.score(points_tensor(points, device), sigma);
     async move { read_pairs(scores.into_data_async().await) }
 }
 
+/// Points as interleaved f32 `x, y`: the layout of tensors, GPU buffers and the page's arrays.
+pub fn interleaved_f32(points: &[[f64; 2]]) -> Vec<f32> {
+    points
+        .iter()
+        .flat_map(|p| [p[0] as f32, p[1] as f32])
+        .collect()
+}
+
+/// Points as an `[n, 2]` tensor on `device`.
+pub fn points_tensor(points: &[[f64; 2]], device: &Device) -> Tensor<2> {
+    Tensor::from_data(
+        TensorData::new(interleaved_f32(points), [points.len(), 2]),
+        device,
+    )
+}
+
 /// An `[n, 2]` f32 read-back as points.
-fn read_pairs<E: std::fmt::Debug>(data: Result<TensorData, E>) -> Result<Vec<[f64; 2]>, String> {
+pub fn read_pairs<E: std::fmt::Debug>(
+    data: Result<TensorData, E>,
+) -> Result<Vec<[f64; 2]>, String> {
     let values = data
         .map_err(|e| format!("GPU read-back failed: {e:?}"))?
         .try_to_vec::<f32>()

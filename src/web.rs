@@ -16,7 +16,7 @@ use crate::langevin::{bin_positions, preset_mixture, LangevinRun, Placement, Sco
 use crate::samplers::ScoreField;
 use crate::state::LangevinParams;
 use crate::state::{Demo, PageState};
-use crate::tensor_particles::score_reading;
+use crate::tensor_particles::{interleaved_f32, score_reading};
 use crate::workload::{build_trainer, find_workload, read_losses, time_workload, Trainer};
 
 #[wasm_bindgen(start)]
@@ -351,11 +351,7 @@ fn grid_points(bounds: [f64; 4], nx: u32, ny: u32) -> Vec<[f64; 2]> {
 }
 
 fn flatten(points: &[[f64; 2]]) -> js_sys::Float32Array {
-    let flat: Vec<f32> = points
-        .iter()
-        .flat_map(|p| [p[0] as f32, p[1] as f32])
-        .collect();
-    js_sys::Float32Array::from(flat.as_slice())
+    js_sys::Float32Array::from(interleaved_f32(points).as_slice())
 }
 
 #[derive(Serialize)]
@@ -508,10 +504,9 @@ impl LangevinLab {
                 .map(|(l, e)| (l[0] - e[0]).hypot(l[1] - e[1]) as f32)
                 .collect()
         });
-        let flat = |v: &[[f64; 2]]| v.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
         to_js(&ScoreGrids {
-            exact: flat(&exact),
-            learned: learned.as_deref().map(flat),
+            exact: interleaved_f32(&exact),
+            learned: learned.as_deref().map(interleaved_f32),
             error,
             sigma,
         })
