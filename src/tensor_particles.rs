@@ -20,13 +20,16 @@ pub trait TensorScore {
     }
 }
 
-/// A Gaussian mixture in tensor form: the same streaming-free log-sum-exp as the CPU, done as a
-/// row maximum over the `[n, K]` matrix of component log-terms.
+/// A Gaussian mixture in tensor form: the CPU's log-sum-exp, done as a row maximum over the
+/// `[n, K]` matrix of component log-terms instead of streaming.
 pub struct MixtureTensors {
     mixture: Mixture,
     mean_x: Tensor<2>,
     mean_y: Tensor<2>,
     device: Device,
+    /// The rows of the last noise level asked for: most samplers keep σ for many moves (ULA and
+    /// MALA always 0, annealing for a level), so they are uploaded once, not per move.
+    noised: std::cell::RefCell<Option<(f64, [Tensor<2>; 4])>>,
 }
 
 impl MixtureTensors {
@@ -41,11 +44,24 @@ impl MixtureTensors {
             mean_y: row(&|c| c.mean[1]),
             mixture: mixture.clone(),
             device: device.clone(),
+            noised: std::cell::RefCell::new(None),
         }
     }
 
     /// Per-component rows `[1, K]`: the inverse of Σ_k + σ²I (a, b, d) and log w_k − ½ log det.
     fn noised_rows(&self, sigma: f64) -> [Tensor<2>; 4] {
+        let mut cached = self.noised.borrow_mut();
+        match &*cached {
+            Some((at, rows)) if *at == sigma => rows.clone(),
+            _ => {
+                let rows = self.upload_noised_rows(sigma);
+                *cached = Some((sigma, rows.clone()));
+                rows
+            }
+        }
+    }
+
+    fn upload_noised_rows(&self, sigma: f64) -> [Tensor<2>; 4] {
         let s2 = sigma * sigma;
         let k = self.mixture.components().len();
         let mut rows = [
@@ -231,4 +247,54 @@ pub fn read_pairs<E: std::fmt::Debug>(
         .chunks_exact(2)
         .map(|p| [p[0] as f64, p[1] as f64])
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::density::gmm150;
+    use crate::rng::SeededRng;
+    use crate::samplers::ScoreField;
+
+    #[test]
+    fn mixture_tensors_match_the_cpu_mixture_at_every_noise_level() {
+        let mixture = gmm150();
+        let device = Device::flex();
+        let tensors = MixtureTensors::new(&mixture, &device);
+        let mut rng = SeededRng::new(3);
+        let points: Vec<[f64; 2]> = (0..200)
+            .map(|_| [8.0 * rng.normal(), 8.0 * rng.normal()])
+            .collect();
+        // σ revisits a level so the cached rows are used after a change, not only on repeats.
+        for sigma in [0.0, 0.0, 0.5, 3.0, 0.5, 0.0] {
+            let expected = mixture.scores(&points, sigma);
+            let got = read_pairs(Ok::<_, ()>(
+                tensors
+                    .score(points_tensor(&points, &device), sigma)
+                    .into_data(),
+            ))
+            .unwrap();
+            for (e, g) in expected.iter().zip(&got) {
+                let scale = 1.0 + e[0].abs().max(e[1].abs());
+                assert!(
+                    (e[0] - g[0]).abs() < 1e-3 * scale && (e[1] - g[1]).abs() < 1e-3 * scale,
+                    "σ = {sigma}: {e:?} vs {g:?}"
+                );
+            }
+        }
+        let (log_p, _) = tensors
+            .log_density_and_score(points_tensor(&points, &device))
+            .unwrap();
+        let log_p = log_p.into_data().try_to_vec::<f32>().unwrap();
+        let exact = mixture.log_densities_and_scores(&points).unwrap();
+        // Up to one constant (the shader and tensors drop log 2π).
+        let offset = exact[0].0 - log_p[0] as f64;
+        for (e, g) in exact.iter().zip(&log_p) {
+            assert!(
+                (e.0 - *g as f64 - offset).abs() < 1e-2 * (1.0 + e.0.abs()),
+                "{} vs {g}",
+                e.0
+            );
+        }
+    }
 }
