@@ -183,22 +183,17 @@ pub async fn calibrate_particles(hash: String, budget_s: f64) -> Result<JsValue,
         let Ok(placement) = placement(backend.name()) else {
             continue;
         };
-        let run =
+        let mut run =
             LangevinRun::placed(&params, mixture.clone(), placement).map_err(|e| js_error(e.0))?;
-        let lab = LangevinLab {
-            run: Rc::new(RefCell::new(run)),
-            params: params.clone(),
-        };
-        let clock = || web_time::Instant::now();
-        let started = clock();
-        lab.run.borrow_mut().advance(1);
-        lab.refresh().await?;
+        let started = web_time::Instant::now();
+        run.advance(1);
+        run.refresh().await.map_err(js_error)?;
         let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
         let (mut steps, mut seconds, mut batch) = (0usize, 0.0f64, 1usize);
-        while seconds < budget_s && lab.run.borrow().steps_done() < lab.run.borrow().total_steps() {
-            let t0 = clock();
-            steps += lab.run.borrow_mut().advance(batch);
-            lab.refresh().await?;
+        while seconds < budget_s && run.steps_done() < run.total_steps() {
+            let t0 = web_time::Instant::now();
+            steps += run.advance(batch);
+            run.refresh().await.map_err(js_error)?;
             seconds += t0.elapsed().as_secs_f64();
             batch = (batch * 2).min(64);
             yield_to_browser().await;

@@ -234,8 +234,8 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     }
   }
 
-  async function measure() {
-    await view.lab.refresh();
+  // The caller has read the particles back (`refresh`); the report is computed from them.
+  function measure() {
     view.report = view.lab.report();
     view.history.push({ step: view.report.steps_done, mode_tv: view.report.mode_tv, sliced_wasserstein: view.report.sliced_wasserstein });
     drawReport();
@@ -266,7 +266,8 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     $('lv-learning').hidden = !lab.learnsScore;
     $('lv-error').disabled = !lab.learnsScore;
     buildHeat();
-    await measure();
+    await lab.refresh();
+    measure();
     await refreshGrids();
     await draw();
     $('lv-run').textContent = 'Run';
@@ -281,7 +282,7 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
       return true;
     }
     $('lv-upload-status').textContent = `Upload refused: ${$('lv-status').textContent.replace(/^Cannot start: /, '')}; the previous density is kept.`;
-    if (view.lab) await measure();
+    if (view.lab) measure();
     return false;
   }
 
@@ -312,16 +313,19 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     while (view.running && view.lab) {
       const t0 = performance.now();
       const ran = view.lab.advance(stepsPerFrame);
-      await view.lab.refresh();
-      const dt = performance.now() - t0;
-      if (ran > 0) view.rate = ran / (dt / 1000);
-      stepsPerFrame = Math.max(1, Math.min(200, Math.round(stepsPerFrame * (dt > 24 ? 0.7 : 1.3))));
-      if (performance.now() - lastMeasure > 400 || ran === 0) {
-        await measure();
+      const measuring = performance.now() - lastMeasure > 400 || ran === 0;
+      // One read-back per frame: the particles when they are drawn as dots or measured; above
+      // MAX_DOTS the histogram in draw() is the read-back (and waits for the steps).
+      if (measuring || view.lab.particleCount <= MAX_DOTS) await view.lab.refresh();
+      if (measuring) {
+        measure();
         await refreshGrids();
         lastMeasure = performance.now();
       }
       await draw();
+      const dt = performance.now() - t0;
+      if (ran > 0) view.rate = ran / (dt / 1000);
+      stepsPerFrame = Math.max(1, Math.min(200, Math.round(stepsPerFrame * (dt > 24 ? 0.7 : 1.3))));
       if (ran === 0) { view.running = false; $('lv-run').textContent = 'Run'; break; }
       await new Promise((r) => requestAnimationFrame(r));
     }
@@ -431,7 +435,7 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
         await draw();
         await new Promise((r) => setTimeout(r, 0));
       }
-      await measure();
+      measure();
       return { report: view.report, positions: Array.from(view.lab.positions()), engine: view.lab.engine, backend: view.backend };
     },
     async trainScore(steps) {
