@@ -77,21 +77,22 @@ fn every_sampler_moves_the_same_particles_on_the_gpu_and_the_cpu() {
     }
 }
 
+/// A link's run on the WGSL shader of this machine's adapter.
+fn wgsl_run(params: &LangevinParams) -> LangevinRun {
+    let gpu = native_gpu_context().expect("a wgpu adapter (lavapipe in CI)");
+    let device = native_wgpu().unwrap().0;
+    let mixture = preset_mixture(params).unwrap();
+    LangevinRun::placed(params, mixture, Placement::Wgsl(gpu, device)).unwrap()
+}
+
 #[test]
 fn the_gpu_path_recovers_the_mode_weights_with_the_reverse_sde() {
-    let gpu = native_gpu_context().unwrap();
     let params = LangevinParams {
         sampler: SamplerName::SdeVe,
         steps: 500,
         ..LangevinParams::default()
     };
-    let mixture = preset_mixture(&params).unwrap();
-    let mut run = LangevinRun::placed(
-        &params,
-        mixture,
-        Placement::Wgsl(gpu, native_wgpu().unwrap().0),
-    )
-    .unwrap();
+    let mut run = wgsl_run(&params);
     run.advance(run.total_steps());
     block_on(run.refresh()).unwrap();
     let metrics = run.metrics();
@@ -102,20 +103,13 @@ fn the_gpu_path_recovers_the_mode_weights_with_the_reverse_sde() {
 
 #[test]
 fn a_million_particles_step_and_are_counted_in_a_histogram() {
-    let gpu = native_gpu_context().unwrap();
     let params = LangevinParams {
         density: DensityPreset::Ring,
         particles: 1_000_000,
         steps: 2,
         ..LangevinParams::default()
     };
-    let mixture = preset_mixture(&params).unwrap();
-    let mut run = LangevinRun::placed(
-        &params,
-        mixture,
-        Placement::Wgsl(gpu, native_wgpu().unwrap().0),
-    )
-    .unwrap();
+    let mut run = wgsl_run(&params);
     assert_eq!(run.particle_count(), 1_000_000);
     run.advance(2);
     block_on(run.refresh()).unwrap();
