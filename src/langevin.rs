@@ -389,11 +389,6 @@ impl LangevinRun {
         &self.mixture
     }
 
-    /// The score field the sampler follows (the mixture itself for the exact score).
-    pub fn field(&self) -> &dyn ScoreField {
-        self.score.field()
-    }
-
     pub fn metrics(&self) -> ParticleMetrics {
         particle_metrics(&self.mixture, self.particles(), &self.reference)
     }

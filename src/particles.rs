@@ -183,10 +183,6 @@ impl CpuParticles {
             }
         }
     }
-
-    pub fn acceptance(&self) -> Option<f64> {
-        (self.proposed > 0).then(|| self.accepted as f64 / self.proposed as f64)
-    }
 }
 
 /// `log π(y) q(x|y) − log π(x) q(y|x)` with `log q(b | a) = −|b − a − τ s(a)|² / (4τ)`.
