@@ -108,6 +108,15 @@ impl std::fmt::Display for Sym2 {
     }
 }
 
+/// A finite number in a compact link value, or why not.
+fn finite_number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a finite number"))
+}
+
 impl std::str::FromStr for Sym2 {
     type Err = String;
 
@@ -116,17 +125,10 @@ impl std::str::FromStr for Sym2 {
         let [a, b, d] = parts.as_slice() else {
             return Err(format!("`{text}` is not three numbers a,b,d"));
         };
-        let parse = |s: &str| -> Result<f64, String> {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("`{s}` is not a finite number"))
-        };
         Ok(Self {
-            a: parse(a)?,
-            b: parse(b)?,
-            d: parse(d)?,
+            a: finite_number(a)?,
+            b: finite_number(b)?,
+            d: finite_number(d)?,
         })
     }
 }
@@ -166,21 +168,14 @@ impl std::str::FromStr for Painting {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let number = |s: &str| -> Result<f64, String> {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("`{s}` is not a finite number"))
-        };
         let mut parts = text.split(';');
-        let brush = number(parts.next().unwrap_or_default())?;
+        let brush = finite_number(parts.next().unwrap_or_default())?;
         if brush <= 0.0 {
             return Err(format!("brush width {brush} must be positive"));
         }
         let dabs = parts
             .map(|dab| match dab.split_once(',') {
-                Some((x, y)) => Ok([number(x)?, number(y)?]),
+                Some((x, y)) => Ok([finite_number(x)?, finite_number(y)?]),
                 None => Err(format!("`{dab}` is not a point x,y")),
             })
             .collect::<Result<Vec<_>, _>>()?;
