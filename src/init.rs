@@ -5,6 +5,7 @@
 //! [`SeededRng`] makes a seed mean the same network on every backend and in every thread.
 
 use burn::module::Param;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -35,4 +36,33 @@ pub fn seeded_linear(
             device,
         ))),
     }
+}
+
+/// A convolution from `config` with `U(-k, k)` weights and biases, `k = 1/√fan_in` (burn's
+/// default initialiser's range for convolutions), drawn from `rng`.
+pub fn seeded_conv2d(config: &Conv2dConfig, rng: &mut SeededRng, device: &Device) -> Conv2d {
+    let [c_in, c_out] = config.channels;
+    let [kh, kw] = config.kernel_size;
+    let per_group = c_in / config.groups;
+    let k = 1.0 / ((per_group * kh * kw) as f64).sqrt();
+    let mut uniform = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| (k * (2.0 * rng.uniform() - 1.0)) as f32)
+            .collect()
+    };
+    let mut conv = config.clone().with_bias(false).init(device);
+    conv.weight = Param::from_tensor(Tensor::<4>::from_data(
+        TensorData::new(
+            uniform(c_out * per_group * kh * kw),
+            [c_out, per_group, kh, kw],
+        ),
+        device,
+    ));
+    if config.bias {
+        conv.bias = Some(Param::from_tensor(Tensor::<1>::from_data(
+            TensorData::new(uniform(c_out), [c_out]),
+            device,
+        )));
+    }
+    conv
 }

@@ -3,7 +3,11 @@
 
 pub mod backend;
 pub mod choice;
+pub mod classifier;
 pub mod density;
+pub mod evaluation;
+pub mod fid;
+pub mod generators;
 pub mod gpu_particles;
 pub mod idx;
 pub mod init;
@@ -17,7 +21,11 @@ pub mod rng;
 pub mod samplers;
 pub mod state;
 pub mod tensor_particles;
+pub mod vae;
+pub mod weights;
 pub mod workload;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(target_arch = "wasm32")]
+pub mod web_images;

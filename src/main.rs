@@ -59,6 +59,18 @@ mod cli {
             #[arg(long, default_value_t = 20)]
             steps: usize,
         },
+        /// Trains a model natively and writes its weights (burn's .bpk record format, the format
+        /// the page loads).
+        Train {
+            #[command(subcommand)]
+            model: TrainCommand,
+        },
+        /// Draws samples from an image model and writes them as NumPy .npy (float32
+        /// [N, 28, 28] in [0, 1]).
+        Sample(SampleArgs),
+        /// FID (on the shipped classifier's features, against the test split) and, with labels,
+        /// class accuracy of samples; one JSON line.
+        Eval(EvalArgs),
         /// Reads a page link (its `#…` part) and prints the state it opens, with any notices.
         Link { hash: String },
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
@@ -74,6 +86,122 @@ mod cli {
             #[arg(long)]
             out: Option<std::path::PathBuf>,
         },
+    }
+
+    #[derive(Subcommand)]
+    enum TrainCommand {
+        /// The CNN whose features give FID and whose predictions give class accuracy.
+        Classifier(ClassifierArgs),
+        /// The conditional VAE of the image lab.
+        Vae(GeneratorTrainArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct GeneratorTrainArgs {
+        /// mnist or fashion.
+        #[arg(long)]
+        dataset: String,
+        #[arg(long, default_value = "data")]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        steps: usize,
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Weights to continue from (a checkpoint or shipped weights).
+        #[arg(long)]
+        resume: Option<std::path::PathBuf>,
+        /// Steps between checkpoints (written to --out).
+        #[arg(long, default_value_t = 1000)]
+        checkpoint_every: usize,
+        /// Default: www/models/<model>-<dataset>.bpk, the weights the page ships.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    }
+
+    #[derive(clap::Args)]
+    struct SampleArgs {
+        /// A registered model (see `genlab info`).
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        dataset: String,
+        /// Default: the shipped weights, www/models/<model>-<dataset>.bpk.
+        #[arg(long)]
+        weights: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// Draw every sample from this class (0–9); without it classes cycle 0, 1, …, 9.
+        #[arg(long)]
+        class: Option<u8>,
+        #[arg(long, default_value_t = 0.0)]
+        guidance: f64,
+        #[arg(long)]
+        steps: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        #[arg(long, default_value = "samples.npy")]
+        out: std::path::PathBuf,
+        /// Also write the class each sample was drawn for (int64 [N]).
+        #[arg(long)]
+        labels_out: Option<std::path::PathBuf>,
+    }
+
+    #[derive(clap::Args)]
+    struct EvalArgs {
+        #[arg(long)]
+        dataset: String,
+        /// float32 [N, 28, 28] in [0, 1], as `genlab sample` writes.
+        #[arg(long)]
+        samples: Option<std::path::PathBuf>,
+        /// The class each sample was drawn for (integer [N]).
+        #[arg(long)]
+        labels: Option<std::path::PathBuf>,
+        /// Print the reference points instead: N train images, noise and the mean image.
+        #[arg(long)]
+        reference_points: Option<usize>,
+        /// Print the classifier's accuracy on the first N test images instead.
+        #[arg(long)]
+        classify_test: Option<usize>,
+        #[arg(long, default_value = "data")]
+        data_dir: std::path::PathBuf,
+        /// Default: the shipped classifier, www/models/classifier-<dataset>.bpk.
+        #[arg(long)]
+        classifier: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    }
+
+    #[derive(clap::Args)]
+    struct ClassifierArgs {
+        /// mnist or fashion.
+        #[arg(long)]
+        dataset: String,
+        /// Where `scripts/fetch-data.sh` put the IDX files.
+        #[arg(long, default_value = "data")]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 4)]
+        epochs: usize,
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        /// Each epoch's learning rate is the previous one's times this.
+        #[arg(long, default_value_t = 0.5)]
+        lr_decay: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// cpu or webgpu (this machine's wgpu adapter).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Default: www/models/classifier-<dataset>.bpk, the weights the page ships.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     }
 
     #[derive(clap::Args)]
@@ -134,6 +262,12 @@ mod cli {
                 seed,
             } => bench(&workload, &backend, budget, seed),
             Command::Langevin(args) => langevin(args),
+            Command::Train { model } => match model {
+                TrainCommand::Classifier(args) => train_classifier(args),
+                TrainCommand::Vae(args) => train_generator("vae", args),
+            },
+            Command::Sample(args) => sample(args),
+            Command::Eval(args) => eval(args),
             Command::BenchParticles { link, steps } => bench_particles(&link, steps),
             Command::Density { preset, p, out } => {
                 let pairs = [
@@ -253,6 +387,268 @@ mod cli {
         report["steps"] = total.into();
         report["sampler"] = params.sampler.name().into();
         println!("{report}");
+        Ok(())
+    }
+
+    /// `www/models/<file>` of the checkout this binary was built from, or of the working
+    /// directory when run from another checkout.
+    fn shipped_weights(file: &str) -> std::path::PathBuf {
+        let here = std::path::Path::new("www/models").join(file);
+        if here.is_file() {
+            return here;
+        }
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("www/models")
+            .join(file)
+    }
+
+    fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn train_generator(model: &str, args: GeneratorTrainArgs) -> Result<(), String> {
+        use genlab::generators::{check_train_set, find_generator, ImageBatch};
+        use genlab::idx::{load_split, Split};
+        use genlab::rng::SeededRng;
+        use std::time::Instant;
+
+        check_train_set(&args.dataset)?;
+        let spec = find_generator(model)?;
+        let train = load_split(args.data_dir.join(&args.dataset), Split::Train)
+            .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
+        let device = native_device(args.backend.parse::<BackendKind>()?)?;
+        let mut generator = (spec.build)(&args.dataset, &device, args.seed);
+        if let Some(path) = &args.resume {
+            generator.load(&read_file(path)?)?;
+            eprintln!(
+                "resumed from {} at step {}",
+                path.display(),
+                generator.steps_trained()
+            );
+        }
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| format!("www/models/{model}-{}.bpk", args.dataset).into());
+        let mut rng =
+            SeededRng::new(args.seed ^ (generator.steps_trained() as u64).rotate_left(32));
+        let started = Instant::now();
+        let mut pending = Vec::new();
+        let first = generator.steps_trained();
+        while generator.steps_trained() < args.steps {
+            let batch = ImageBatch::random(&train, args.batch, &mut rng, generator.train_device());
+            pending.push(generator.train_step(batch));
+            let step = generator.steps_trained();
+            if pending.len() == 100 || step == args.steps {
+                let losses = futures_lite::future::block_on(genlab::workload::read_losses(
+                    std::mem::take(&mut pending),
+                ))?;
+                let rate = (step - first) as f64 / started.elapsed().as_secs_f64();
+                println!(
+                    "{}",
+                    serde_json::json!({"step": step, "loss": losses.iter().sum::<f32>() / losses.len() as f32, "loss_name": generator.loss_name(), "steps_per_s": rate, "eta_s": (args.steps - step) as f64 / rate})
+                );
+            }
+            if step % args.checkpoint_every == 0 || step == args.steps {
+                write_file(&out, &generator.save()?)?;
+            }
+        }
+        eprintln!(
+            "wrote {} ({} parameters, {} steps, {:.0} s)",
+            out.display(),
+            generator.parameter_count(),
+            generator.steps_trained(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn sample(args: SampleArgs) -> Result<(), String> {
+        use genlab::generators::{check_train_set, find_generator, SampleRequest};
+        check_train_set(&args.dataset)?;
+        let spec = find_generator(&args.model)?;
+        if let Some(c) = args.class.filter(|c| *c > 9) {
+            return Err(format!("--class {c}: classes are 0 to 9"));
+        }
+        if args.class.is_some() && !spec.conditional {
+            return Err(format!(
+                "the `{}` model cannot be asked for a class",
+                spec.name
+            ));
+        }
+        if args.n == 0 {
+            return Err("--n must be at least 1".into());
+        }
+        let device = native_device(args.backend.parse::<BackendKind>()?)?;
+        let mut generator = (spec.build)(&args.dataset, &device, args.seed);
+        let weights = args
+            .weights
+            .clone()
+            .unwrap_or_else(|| shipped_weights(&format!("{}-{}.bpk", spec.name, args.dataset)));
+        generator
+            .load(&read_file(&weights)?)
+            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let request = SampleRequest {
+            count: args.n,
+            class: args.class,
+            guidance: args.guidance,
+            steps: args.steps,
+            seed: args.seed,
+        };
+        let images = generator.sample(&request)?;
+        let pixels = futures_lite::future::block_on(genlab::classifier::read_f32(images))?;
+        write_file(
+            &args.out,
+            &genlab::npy::write_npy_f32(&[args.n, 28, 28], &pixels),
+        )?;
+        if let Some(path) = &args.labels_out {
+            let labels: Vec<i64> = request
+                .classes(spec.conditional)
+                .iter()
+                .map(|c| c.map_or(-1, i64::from))
+                .collect();
+            write_file(path, &genlab::npy::write_npy_i64(&[args.n], &labels))?;
+        }
+        eprintln!("wrote {} samples to {}", args.n, args.out.display());
+        Ok(())
+    }
+
+    fn eval(args: EvalArgs) -> Result<(), String> {
+        use futures_lite::future::block_on;
+        use genlab::classifier::Classifier;
+        use genlab::evaluation::{labels_from_npy, samples_from_npy, Evaluator};
+        use genlab::generators::check_train_set;
+        use genlab::idx::{load_split, Split};
+
+        check_train_set(&args.dataset)?;
+        let device = native_device(args.backend.parse::<BackendKind>()?)?;
+        let weights = args
+            .classifier
+            .clone()
+            .unwrap_or_else(|| shipped_weights(&format!("classifier-{}.bpk", args.dataset)));
+        let classifier = Classifier::from_bytes(&read_file(&weights)?, &args.dataset, &device)
+            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let dir = args.data_dir.join(&args.dataset);
+        let test = load_split(&dir, Split::Test)
+            .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
+        if let Some(n) = args.classify_test {
+            let n = n.min(test.count);
+            let judged = block_on(classifier.judge_bytes(&test.images[..n * test.image_len()]))?;
+            let accuracy = judged.accuracy(&test.labels[..n]);
+            println!("{}", serde_json::json!({"accuracy": accuracy, "n": n}));
+            return Ok(());
+        }
+        let evaluator = block_on(Evaluator::new(classifier, &test.images))?;
+        if let Some(n) = args.reference_points {
+            let train = load_split(&dir, Split::Train).map_err(|e| e.to_string())?;
+            let points = block_on(evaluator.reference_points(&train, n, 0))?;
+            println!(
+                "{}",
+                serde_json::to_string(&points).map_err(|e| e.to_string())?
+            );
+            return Ok(());
+        }
+        let path = args
+            .samples
+            .as_ref()
+            .ok_or("--samples samples.npy is needed (or --reference-points N)")?;
+        let samples =
+            samples_from_npy(&read_file(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        let labels = match &args.labels {
+            Some(path) => Some(
+                labels_from_npy(&read_file(path)?)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let report = block_on(evaluator.evaluate(&samples, labels.as_deref()))?;
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+        Ok(())
+    }
+
+    fn train_classifier(args: ClassifierArgs) -> Result<(), String> {
+        use genlab::classifier::{ClassifierTrainer, TrainSettings};
+        use genlab::idx::{load_split, Split};
+        use std::time::Instant;
+
+        let dir = args.data_dir.join(&args.dataset);
+        let train = load_split(&dir, Split::Train)
+            .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
+        let test = load_split(&dir, Split::Test).map_err(|e| e.to_string())?;
+        let device = native_device(args.backend.parse::<BackendKind>()?)?;
+        let settings = TrainSettings {
+            epochs: args.epochs,
+            batch: args.batch,
+            learning_rate: args.learning_rate,
+            lr_decay: args.lr_decay,
+            seed: args.seed,
+        };
+        let mut trainer = ClassifierTrainer::new(&args.dataset, settings, &device);
+        let out = args.out.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!("www/models/classifier-{}.bpk", args.dataset))
+        });
+        let started = Instant::now();
+        let mut test_accuracy = 0.0;
+        for epoch in 1..=args.epochs {
+            let order = trainer.epoch_order(train.count);
+            let mut pending = Vec::new();
+            let mut loss_sum = 0.0;
+            let batches = order.chunks(args.batch).count();
+            for (b, indices) in order.chunks(args.batch).enumerate() {
+                pending.push(trainer.step(&train, indices));
+                if pending.len() == 50 || b + 1 == batches {
+                    let losses = futures_lite::future::block_on(genlab::workload::read_losses(
+                        std::mem::take(&mut pending),
+                    ))?;
+                    loss_sum += losses.iter().map(|&l| l as f64).sum::<f64>();
+                    eprintln!(
+                        "epoch {epoch}/{}: batch {}/{batches}, loss {:.4}, {:.0} s",
+                        args.epochs,
+                        b + 1,
+                        losses.iter().sum::<f32>() / losses.len() as f32,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            let classifier = trainer.classifier();
+            let judgement = futures_lite::future::block_on(classifier.judge_bytes(&test.images))?;
+            test_accuracy = judgement.accuracy(&test.labels);
+            println!(
+                "{}",
+                serde_json::json!({"epoch": epoch, "train_loss": loss_sum / batches as f64, "test_accuracy": test_accuracy, "seconds": started.elapsed().as_secs_f64()})
+            );
+            // Every epoch is a checkpoint: a stopped run still leaves usable weights.
+            let bytes = classifier.to_bytes(&[
+                ("test_accuracy", format!("{test_accuracy:.4}")),
+                ("epochs", epoch.to_string()),
+                ("seconds", format!("{:.0}", started.elapsed().as_secs_f64())),
+                (
+                    "command",
+                    format!(
+                        "genlab train classifier --dataset {} --epochs {} --batch {} --learning-rate {} --lr-decay {} --seed {}",
+                        args.dataset, args.epochs, args.batch, args.learning_rate, args.lr_decay, args.seed
+                    ),
+                ),
+            ])?;
+            write_file(&out, &bytes)?;
+        }
+        eprintln!(
+            "wrote {} ({} parameters, test accuracy {:.2} %, {:.0} s)",
+            out.display(),
+            trainer.classifier().parameter_count(),
+            100.0 * test_accuracy,
+            started.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 

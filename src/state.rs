@@ -314,7 +314,7 @@ named_choice! {
 named_choice! {
     pub enum ImageModel {
         Ddpm = "ddpm", Vae = "vae", Dcgan = "dcgan", Wgan = "wgan", RealNvp = "realnvp", Ncsn = "ncsn",
-    } default Ddpm
+    } default Vae
 }
 
 named_choice! {

@@ -43,7 +43,7 @@ pub fn debug_panic(message: &str) {
     panic!("{message}");
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))
@@ -128,7 +128,7 @@ pub async fn init_webgpu() -> Result<String, JsError> {
         .map_err(|e| JsError::new(&e))
 }
 
-fn device_for(backend: &str) -> Result<Device, String> {
+pub(crate) fn device_for(backend: &str) -> Result<Device, String> {
     match backend.parse::<BackendKind>()? {
         BackendKind::Cpu => Ok(Device::flex()),
         BackendKind::Wgpu => webgpu_device(),
@@ -311,7 +311,7 @@ fn placement(backend: &str) -> Result<Placement, String> {
     }
 }
 
-fn js_error(message: impl std::fmt::Display) -> JsError {
+pub(crate) fn js_error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
 

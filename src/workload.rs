@@ -29,7 +29,7 @@ pub struct WorkloadInfo {
 }
 
 pub fn workloads() -> &'static [WorkloadSpec] {
-    &[crate::mlp2d::WORKLOAD]
+    &[crate::mlp2d::WORKLOAD, crate::classifier::WORKLOAD]
 }
 
 pub fn find_workload(name: &str) -> Result<&'static WorkloadSpec, String> {

@@ -1,11 +1,12 @@
 // Page glue: hosts controls, canvases and plots. All model math and state parsing is in Rust.
 import init, * as wasm from '../pkg/genlab.js';
 import { createLangevinView } from './langevin.js';
+import { createImageView } from './images.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
 // Demos that have landed get a live view; the others show their "not built yet" state.
-const LIVE_VIEWS = { langevin: createLangevinView };
+const LIVE_VIEWS = { langevin: createLangevinView, mnist: createImageView };
 const liveViews = {};
 const STEPS_PER_CHUNK = { cpu: 5, webgpu: 2 };
 
@@ -69,7 +70,7 @@ function renderDemo() {
   const live = $('demo-live');
   if (LIVE_VIEWS[demo]) {
     if (live.dataset.demo !== demo) {
-      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend, setParams });
+      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend, setParams, imageBackend });
       live.dataset.demo = demo;
     }
     liveViews[demo].show(page.view.hash).catch(showError);
@@ -186,6 +187,12 @@ async function particleBackend(hash) {
   }
   page.decisions[decision.workload] = decision;
   return { backend: decision.chosen, decision: describeDecision(decision) };
+}
+
+// Image models decide once per page, on the calibration CNN step (convolutions dominate them).
+async function imageBackend() {
+  await backendsReady;
+  return backendFor('conv28');
 }
 
 // ---- training loop of the backend check: small chunks, yielding to the browser ----

@@ -6,7 +6,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png',
-  '.wgsl': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream', '.gz': 'application/gzip',
+  '.wgsl': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream', '.bpk': 'application/octet-stream', '.gz': 'application/gzip',
 };
 
 export function serve(root, port = 8080, host = '127.0.0.1') {

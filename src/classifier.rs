@@ -1,0 +1,367 @@
+//! The small CNN that judges generated images: its penultimate features give FID (the usual
+//! small-image stand-in for Inception features) and its predictions give the class accuracy of
+//! class-conditional samples. One network per dataset, trained natively by
+//! `genlab train classifier`, shipped with the page as burn records.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, PaddingConfig2d};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::idx::Dataset;
+use crate::init::{seeded_conv2d, seeded_linear};
+use crate::rng::SeededRng;
+use crate::weights::{load_module, save_module, WeightsIdentity};
+
+/// The registry name of the classifier in weights files.
+pub const MODEL_NAME: &str = "classifier";
+pub const SIDE: usize = 28;
+pub const PIXELS: usize = SIDE * SIDE;
+pub const CLASSES: usize = 10;
+/// Width of the penultimate layer: the features FID is computed on.
+pub const FEATURE_DIM: usize = 128;
+const CHANNELS: [usize; 2] = [32, 64];
+const FLAT: usize = CHANNELS[1] * (SIDE / 4) * (SIDE / 4);
+const DROPOUT: f64 = 0.3;
+
+/// conv3×3(1→32) → ReLU → max-pool 2 → conv3×3(32→64) → ReLU → max-pool 2 → linear(3136→128)
+/// → ReLU (the features) → dropout → linear(128→10).
+#[derive(Module, Debug)]
+pub struct ClassifierNet {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    hidden: Linear,
+    dropout: Dropout,
+    output: Linear,
+}
+
+impl ClassifierNet {
+    pub fn new(rng: &mut SeededRng, device: &Device) -> Self {
+        let conv = |c_in: usize, c_out: usize, rng: &mut SeededRng| {
+            let config =
+                Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(PaddingConfig2d::Same);
+            seeded_conv2d(&config, rng, device)
+        };
+        Self {
+            conv1: conv(1, CHANNELS[0], rng),
+            conv2: conv(CHANNELS[0], CHANNELS[1], rng),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            hidden: seeded_linear(FLAT, FEATURE_DIM, rng, device),
+            dropout: DropoutConfig::new(DROPOUT).init(),
+            output: seeded_linear(FEATURE_DIM, CLASSES, rng, device),
+        }
+    }
+
+    /// Features `[n, 128]` and logits `[n, 10]` of images `[n, 1, 28, 28]` in `[0, 1]`.
+    pub fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let x = self.pool.forward(relu(self.conv1.forward(images)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let [n, _, _, _] = x.dims();
+        let features = relu(self.hidden.forward(x.reshape([n, FLAT])));
+        let logits = self.output.forward(self.dropout.forward(features.clone()));
+        (features, logits)
+    }
+}
+
+/// Images as a `[n, 1, 28, 28]` tensor in `[0, 1]` from 8-bit pixels.
+pub fn images_from_bytes(pixels: &[u8], device: &Device) -> Tensor<4> {
+    let values: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+    images_from_f32(values, device)
+}
+
+/// Images as a `[n, 1, 28, 28]` tensor from `n·784` values in `[0, 1]`.
+pub fn images_from_f32(values: Vec<f32>, device: &Device) -> Tensor<4> {
+    assert_eq!(values.len() % PIXELS, 0, "images are {SIDE}×{SIDE}");
+    let n = values.len() / PIXELS;
+    Tensor::<4>::from_data(TensorData::new(values, [n, 1, SIDE, SIDE]), device)
+}
+
+/// What the classifier says about a batch of images.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Judgement {
+    /// `n × 128` penultimate features, row-major.
+    pub features: Vec<f32>,
+    /// The most probable class of each image.
+    pub predicted: Vec<u8>,
+}
+
+impl Judgement {
+    pub fn len(&self) -> usize {
+        self.predicted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.predicted.is_empty()
+    }
+
+    /// The fraction of images whose predicted class is `labels[i]`.
+    pub fn accuracy(&self, labels: &[u8]) -> f64 {
+        assert_eq!(labels.len(), self.predicted.len(), "one label per image");
+        if labels.is_empty() {
+            return 0.0;
+        }
+        let right = self
+            .predicted
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        right as f64 / labels.len() as f64
+    }
+
+    fn extend(&mut self, features: Vec<f32>, logits: &[f32]) {
+        self.features.extend(features);
+        self.predicted.extend(logits.chunks(CLASSES).map(|row| {
+            let mut best = 0;
+            for (class, value) in row.iter().enumerate() {
+                if *value > row[best] {
+                    best = class;
+                }
+            }
+            best as u8
+        }));
+    }
+}
+
+/// A trained classifier for one dataset, on one (inference) device.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    net: ClassifierNet,
+    dataset: String,
+    device: Device,
+}
+
+/// Images per forward pass when judging: bounds memory on a GPU and keeps page frames short.
+pub const JUDGE_BATCH: usize = 250;
+
+impl Classifier {
+    /// Loads weights written by [`Classifier::to_bytes`] (or `genlab train classifier`).
+    pub fn from_bytes(bytes: &[u8], dataset: &str, device: &Device) -> Result<Self, String> {
+        let template = ClassifierNet::new(&mut SeededRng::new(0), device);
+        let (net, _) = load_module(&template, bytes, MODEL_NAME, dataset)?;
+        Ok(Self {
+            net,
+            dataset: dataset.to_string(),
+            device: device.clone(),
+        })
+    }
+
+    pub fn to_bytes(&self, extra: &[(&str, String)]) -> Result<Vec<u8>, String> {
+        save_module(&self.net, MODEL_NAME, &self.dataset, extra)
+    }
+
+    pub fn dataset(&self) -> &str {
+        &self.dataset
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.net.num_params()
+    }
+
+    /// Features and logits of images `[n, 1, 28, 28]` in `[0, 1]` (no read-back).
+    pub fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        self.net.forward(images)
+    }
+
+    /// Judges `n·784` pixel values in `[0, 1]`, in batches of [`JUDGE_BATCH`], reading every
+    /// batch back asynchronously (the page's GPU path cannot read synchronously).
+    pub async fn judge(&self, pixels: &[f32]) -> Result<Judgement, String> {
+        let mut judgement = Judgement::default();
+        for batch in pixels.chunks(JUDGE_BATCH * PIXELS) {
+            let (features, logits) = self.forward(images_from_f32(batch.to_vec(), &self.device));
+            let features = read_f32(features).await?;
+            let logits = read_f32(logits).await?;
+            judgement.extend(features, &logits);
+        }
+        Ok(judgement)
+    }
+
+    /// [`Classifier::judge`] for 8-bit images.
+    pub async fn judge_bytes(&self, pixels: &[u8]) -> Result<Judgement, String> {
+        let values: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+        self.judge(&values).await
+    }
+}
+
+/// The identity a classifier weights file declares (model, dataset, training figures).
+pub fn weights_identity(bytes: &[u8]) -> Result<WeightsIdentity, String> {
+    crate::weights::read_identity(bytes)
+}
+
+pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading a result back failed: {e:?}"))?
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("a result is not f32: {e:?}"))
+}
+
+/// Settings of `genlab train classifier`.
+#[derive(Clone, Debug)]
+pub struct TrainSettings {
+    pub epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f64,
+    /// The learning rate of epoch `e` (from 0) is `learning_rate · lr_decay^e`.
+    pub lr_decay: f64,
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            epochs: 4,
+            batch: 128,
+            learning_rate: 1e-3,
+            lr_decay: 0.5,
+            seed: 0,
+        }
+    }
+}
+
+/// Mini-batch training with Adam and cross-entropy, shuffled each epoch from the seed.
+pub struct ClassifierTrainer {
+    net: Option<ClassifierNet>,
+    optimizer: ModuleOptimizer,
+    train_device: Device,
+    dataset: String,
+    settings: TrainSettings,
+    rng: SeededRng,
+    pub steps: usize,
+    epoch: usize,
+}
+
+impl ClassifierTrainer {
+    pub fn new(dataset: &str, settings: TrainSettings, device: &Device) -> Self {
+        let train_device = device.clone().autodiff();
+        train_device.seed(settings.seed);
+        let mut rng = SeededRng::new(settings.seed ^ 0x636c_6173_7369_6679);
+        let net = ClassifierNet::new(&mut rng, &train_device);
+        Self {
+            net: Some(net),
+            optimizer: AdamConfig::new().init(),
+            train_device,
+            dataset: dataset.to_string(),
+            settings,
+            rng,
+            steps: 0,
+            epoch: 0,
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.settings.learning_rate * self.settings.lr_decay.powi(self.epoch as i32 - 1)
+    }
+
+    /// A shuffled order of `0..n` for the next epoch.
+    pub fn epoch_order(&mut self, n: usize) -> Vec<usize> {
+        self.epoch += 1;
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        order
+    }
+
+    /// One step on the images `indices` of `data`; the loss comes back unread.
+    pub fn step(&mut self, data: &Dataset, indices: &[usize]) -> Tensor<1> {
+        let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
+        let mut one_hot = vec![0f32; indices.len() * CLASSES];
+        for (row, &i) in indices.iter().enumerate() {
+            pixels.extend_from_slice(data.image(i));
+            one_hot[row * CLASSES + data.labels[i] as usize] = 1.0;
+        }
+        let images = images_from_bytes(&pixels, &self.train_device);
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(one_hot, [indices.len(), CLASSES]),
+            &self.train_device,
+        );
+        let net = self.net.take().expect("network is present between steps");
+        let (_, logits) = net.forward(images);
+        let loss = (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let learning_rate = self.learning_rate();
+        self.net = Some(self.optimizer.step(learning_rate, net, grads));
+        self.steps += 1;
+        loss.detach()
+    }
+
+    /// The trained network for inference (dropout off, no autodiff).
+    pub fn classifier(&self) -> Classifier {
+        let net = self.net.as_ref().expect("network is present").valid();
+        Classifier {
+            net,
+            dataset: self.dataset.clone(),
+            device: self.train_device.clone().inner(),
+        }
+    }
+
+    pub fn settings(&self) -> &TrainSettings {
+        &self.settings
+    }
+}
+
+/// The calibration workload for image models: a classifier step on one fixed batch of 64
+/// seeded random images (timing only; convolutions dominate every image model's step).
+pub const WORKLOAD: crate::workload::WorkloadSpec = crate::workload::WorkloadSpec {
+    name: "conv28",
+    summary: "28×28 CNN step (conv 32/64, linear 3136→128→10), batch 64",
+    build: |device, seed| Box::new(CalibrationStep::new(device, seed)),
+};
+
+const CALIBRATION_BATCH: usize = 64;
+
+struct CalibrationStep {
+    trainer: ClassifierTrainer,
+    data: Dataset,
+    indices: Vec<usize>,
+}
+
+impl CalibrationStep {
+    fn new(device: &Device, seed: u64) -> Self {
+        let mut rng = SeededRng::new(seed);
+        let data = Dataset {
+            images: (0..CALIBRATION_BATCH * PIXELS)
+                .map(|_| rng.below(256) as u8)
+                .collect(),
+            labels: (0..CALIBRATION_BATCH)
+                .map(|_| rng.below(CLASSES as u64) as u8)
+                .collect(),
+            count: CALIBRATION_BATCH,
+            rows: SIDE,
+            cols: SIDE,
+        };
+        let settings = TrainSettings {
+            seed,
+            ..TrainSettings::default()
+        };
+        let mut trainer = ClassifierTrainer::new("calibration", settings, &device.clone().inner());
+        trainer.epoch_order(0);
+        Self {
+            trainer,
+            data,
+            indices: (0..CALIBRATION_BATCH).collect(),
+        }
+    }
+}
+
+impl crate::workload::Trainer for CalibrationStep {
+    fn step(&mut self) -> Tensor<1> {
+        self.trainer.step(&self.data, &self.indices)
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.trainer.classifier().parameter_count()
+    }
+}

@@ -1,0 +1,149 @@
+//! The image generators of the MNIST / Fashion-MNIST lab behind one interface. The CLI
+//! (`genlab sample`, `genlab train`) and the page's shared views (sample grid, loss curve, FID
+//! over training, weights download and upload) drive every model through [`Generator`], found by
+//! name in [`generators`].
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::classifier::{PIXELS, SIDE};
+use crate::idx::Dataset;
+use crate::rng::SeededRng;
+
+/// A batch of training images on the training device, with their labels.
+pub struct ImageBatch {
+    /// `[n, 1, 28, 28]` in `[0, 1]`.
+    pub images: Tensor<4>,
+    pub labels: Vec<u8>,
+}
+
+impl ImageBatch {
+    /// Images `indices` of `data` on `device`.
+    pub fn gather(data: &Dataset, indices: &[usize], device: &Device) -> Self {
+        let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            pixels.extend(data.image(i).iter().map(|&p| p as f32 / 255.0));
+            labels.push(data.labels[i]);
+        }
+        Self {
+            images: Tensor::<4>::from_data(
+                TensorData::new(pixels, [indices.len(), 1, SIDE, SIDE]),
+                device,
+            ),
+            labels,
+        }
+    }
+
+    /// `batch` images drawn uniformly (with replacement) from `data`.
+    pub fn random(data: &Dataset, batch: usize, rng: &mut SeededRng, device: &Device) -> Self {
+        let indices: Vec<usize> = (0..batch)
+            .map(|_| rng.below(data.count as u64) as usize)
+            .collect();
+        Self::gather(data, &indices, device)
+    }
+}
+
+/// What to sample. Every random number comes from `seed`, drawn on the host, so a seed means
+/// the same samples on every backend (up to floating-point rounding).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRequest {
+    pub count: usize,
+    /// One class for every sample; `None`: unconditional where the model can, otherwise the
+    /// classes cycle 0, 1, …, 9.
+    pub class: Option<u8>,
+    /// Classifier-free guidance weight (models without guidance ignore it).
+    pub guidance: f64,
+    /// Sampler steps (models that sample in one pass ignore it).
+    pub steps: Option<usize>,
+    pub seed: u64,
+}
+
+impl SampleRequest {
+    /// The class each sample is drawn for, `None` where unconditional.
+    pub fn classes(&self, conditional_only: bool) -> Vec<Option<u8>> {
+        (0..self.count)
+            .map(|i| match self.class {
+                Some(c) => Some(c),
+                None if conditional_only => Some((i % 10) as u8),
+                None => None,
+            })
+            .collect()
+    }
+}
+
+/// One image generator for one dataset, training on `device.autodiff()`.
+pub trait Generator {
+    /// The registry name (`vae`, …), as in links, file names and weights files.
+    fn name(&self) -> &'static str;
+
+    fn dataset(&self) -> &str;
+
+    /// The device batches must live on for [`Generator::train_step`].
+    fn train_device(&self) -> &Device;
+
+    /// Queues one optimisation step; its loss comes back unread (reading would stall a GPU).
+    fn train_step(&mut self, batch: ImageBatch) -> Tensor<1>;
+
+    fn steps_trained(&self) -> usize;
+
+    /// `[n, 1, 28, 28]` images in `[0, 1]`, not read back.
+    fn sample(&self, request: &SampleRequest) -> Result<Tensor<4>, String>;
+
+    /// The weights in burn's record format, with the model's name and dataset.
+    fn save(&self) -> Result<Vec<u8>, String>;
+
+    /// Replaces the weights; on any error the current ones stay.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String>;
+
+    fn parameter_count(&self) -> usize;
+
+    /// What [`Generator::train_step`]'s loss is (shown on the loss curve).
+    fn loss_name(&self) -> &'static str;
+
+    /// Exact log-likelihood in nats of each 8-bit image, for likelihood models (bits/dim, OOD).
+    fn log_likelihood(&self, _images: Tensor<4>) -> Option<Tensor<1>> {
+        None
+    }
+}
+
+/// A registered generator.
+pub struct GeneratorSpec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Whether samples can be asked for a class.
+    pub conditional: bool,
+    pub build: fn(dataset: &str, device: &Device, seed: u64) -> Box<dyn Generator>,
+}
+
+pub fn generators() -> &'static [GeneratorSpec] {
+    &[crate::vae::GENERATOR]
+}
+
+pub fn find_generator(name: &str) -> Result<&'static GeneratorSpec, String> {
+    generators().iter().find(|g| g.name == name).ok_or_else(|| {
+        let names: Vec<&str> = generators().iter().map(|g| g.name).collect();
+        format!("unknown model `{name}`; known: {}", names.join(", "))
+    })
+}
+
+/// The two sets models are trained on (the third, `animal`, is only for OOD tests).
+pub const TRAIN_SETS: [&str; 2] = ["mnist", "fashion"];
+
+pub fn check_train_set(dataset: &str) -> Result<(), String> {
+    if TRAIN_SETS.contains(&dataset) {
+        Ok(())
+    } else {
+        Err(format!("unknown dataset `{dataset}`: mnist or fashion"))
+    }
+}
+
+/// Standard-normal values from `rng` as a tensor of `shape` (host-drawn, so backend-independent).
+pub fn host_normal<const D: usize>(
+    shape: [usize; D],
+    rng: &mut SeededRng,
+    device: &Device,
+) -> Tensor<D> {
+    let n = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+    Tensor::<D>::from_data(TensorData::new(values, shape), device)
+}

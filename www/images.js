@@ -1,0 +1,400 @@
+// MNIST / Fashion-MNIST lab view: loads a dataset (with progress), shows real images, checks the
+// shipped classifier, and hosts the views every generator shares (sample grid, loss curve,
+// FID over training, weights download and upload). All model math is in Rust (ImageLab).
+const SIDE = 28;
+const PIXELS = SIDE * SIDE;
+const TRAIN_CHUNK = { cpu: 2, webgpu: 1 };
+const BATCH = 64;
+const FID_SAMPLES = 256;
+const FID_REFERENCE = 1000;
+const FID_EVERY = 200;
+
+function concat(parts, length) {
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) { bytes.set(part, at); at += part.length; }
+  return bytes;
+}
+
+// Fetches `url` reporting (loaded, total) bytes as they arrive; `lengthFromPrefix` reads the
+// total from the file's own header when the server sends no Content-Length.
+async function fetchWithProgress(url, onProgress, lengthFromPrefix = () => undefined) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} (run scripts/fetch-data.sh)`);
+  let total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const parts = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    loaded += value.length;
+    if (!total) total = lengthFromPrefix(concat(parts, loaded)) ?? 0;
+    onProgress(loaded, total);
+  }
+  return concat(parts, loaded);
+}
+
+// Draws `count` grey images (8-bit or [0, 1] floats) as a grid of `columns`.
+function drawGrid(canvas, pixels, count, columns, { scale = 1, captions = null } = {}) {
+  const rows = Math.max(1, Math.ceil(count / columns));
+  const cell = SIDE + 2;
+  const image = new ImageData(columns * cell, rows * cell);
+  image.data.fill(255);
+  for (let k = 0; k < count; k++) {
+    const ox = (k % columns) * cell + 1, oy = Math.floor(k / columns) * cell + 1;
+    for (let p = 0; p < PIXELS; p++) {
+      const v = 255 - Math.round(Math.max(0, Math.min(1, pixels[k * PIXELS + p] / scale)) * 255);
+      const at = 4 * ((oy + Math.floor(p / SIDE)) * image.width + ox + (p % SIDE));
+      image.data[at] = image.data[at + 1] = image.data[at + 2] = v;
+    }
+  }
+  const zoom = Math.max(1, Math.floor(canvas.width / image.width));
+  canvas.height = image.height * zoom + (captions ? 0 : 0);
+  const off = new OffscreenCanvas(image.width, image.height);
+  off.getContext('2d').putImageData(image, 0, 0);
+  const ctx = canvas.getContext('2d');
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(off, 0, 0, image.width * zoom, image.height * zoom);
+  if (captions) {
+    ctx.font = `${Math.max(9, 4 * zoom)}px system-ui`;
+    ctx.fillStyle = '#d9480f';
+    captions.slice(0, count).forEach((text, k) => {
+      ctx.fillText(text, ((k % columns) * cell + 2) * zoom, (Math.floor(k / columns) * cell + 9) * zoom);
+    });
+  }
+}
+
+function plotCurve(canvas, series, { xLabel = 'step', floor = null } = {}) {
+  const ctx = canvas.getContext('2d');
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  const points = series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
+  if (!points.length) return;
+  const xs = points.map(([x]) => x), ys = points.map(([, y]) => y);
+  if (floor !== null) ys.push(floor);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
+  const px = (x) => 44 + ((x - x0) / (x1 - x0 || 1)) * (width - 54);
+  const py = (y) => height - 18 - ((y - y0) / (y1 - y0 || 1)) * (height - 30);
+  ctx.fillStyle = '#5a6275';
+  ctx.font = '11px system-ui';
+  ctx.fillText(y1.toPrecision(3), 2, py(y1) + 8);
+  ctx.fillText(y0.toPrecision(3), 2, py(y0));
+  ctx.fillText(xLabel, width - 34, height - 4);
+  if (floor !== null) {
+    ctx.strokeStyle = '#2b8a3e';
+    ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(px(x0), py(floor)); ctx.lineTo(px(x1), py(floor)); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  for (const s of series) {
+    ctx.strokeStyle = s.colour;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.points.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
+    ctx.stroke();
+    if (s.points.length === 1) { const [x, y] = s.points[0]; ctx.fillStyle = s.colour; ctx.fillRect(px(x) - 2, py(y) - 2, 5, 5); }
+  }
+}
+
+export function createImageView(root, wasm, { showError, imageBackend }) {
+  root.innerHTML = `
+    <div class="images">
+      <div class="im-block">
+        <h3>Dataset</h3>
+        <p id="im-data-status" role="status"></p>
+        <progress id="im-progress" max="1" value="0" hidden></progress>
+        <canvas id="im-real" width="480" height="240" aria-label="real test images"></canvas>
+        <div class="controls">
+          <button id="im-prev" type="button">◀ images</button>
+          <button id="im-next" type="button">images ▶</button>
+          <button id="im-check" type="button">Check the classifier on 1 000 test images</button>
+        </div>
+        <p id="im-classifier-status" role="status"></p>
+        <p id="im-source" class="legend"></p>
+      </div>
+      <div class="im-block">
+        <h3>Model <span id="im-model-name"></span></h3>
+        <p id="im-model-status" role="status"></p>
+        <div class="controls">
+          <button id="im-sample" type="button">Sample</button>
+          <button id="im-train" type="button">Train</button>
+          <button id="im-pause" type="button" disabled>Pause</button>
+          <button id="im-reset" type="button" title="fresh random weights">Reset weights</button>
+          <button id="im-pretrained" type="button">Shipped weights</button>
+          <button id="im-download" type="button">Download weights</button>
+          <label class="upload">upload weights (.bpk) <input id="im-upload" type="file" accept=".bpk"></label>
+        </div>
+        <p id="im-weights-status" role="status"></p>
+        <canvas id="im-samples" width="480" height="240" aria-label="samples"></canvas>
+        <p id="im-sample-status"></p>
+        <h3>Loss</h3>
+        <canvas id="im-loss" width="480" height="150"></canvas>
+        <h3>FID over training (${FID_SAMPLES} samples vs ${FID_REFERENCE} test images; dashed: real training images)</h3>
+        <canvas id="im-fid" width="480" height="150"></canvas>
+        <p id="im-fid-status"></p>
+      </div>
+    </div>`;
+  const $ = (id) => root.querySelector(`#${id}`);
+  const view = {
+    lab: null, labs: {}, dataset: null, backend: null, params: null, model: null, page: 0,
+    losses: [], fid: [], floor: null, training: null, evaluation: null, shipped: false, loading: null,
+  };
+
+  async function loadDataset(name) {
+    if (view.labs[name]) return view.labs[name];
+    $('im-progress').hidden = false;
+    $('im-data-status').textContent = `Loading ${name}…`;
+    const bytes = await fetchWithProgress(`www/data/${name}.bin`, (loaded, total) => {
+      $('im-progress').value = total ? loaded / total : 0;
+      view.progress = { loaded, total };
+      $('im-data-status').textContent = `Loading ${name}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`;
+    }, (prefix) => wasm.pageFileLength(prefix));
+    $('im-data-status').textContent = `Decoding ${name}…`;
+    await new Promise((r) => setTimeout(r, 0));
+    const lab = new wasm.ImageLab(bytes);
+    $('im-progress').hidden = true;
+    view.labs[name] = { lab, classifierBackend: null, evaluationReady: false };
+    return view.labs[name];
+  }
+
+  function drawReal() {
+    const { lab } = view.lab;
+    const count = 32;
+    const pixels = lab.images('test', view.page * count, count);
+    const labels = lab.labels('test', view.page * count, count);
+    const classes = lab.info().classes;
+    drawGrid($('im-real'), pixels, pixels.length / PIXELS, 8, { scale: 255, captions: Array.from(labels, (l) => classes[l].slice(0, 7)) });
+  }
+
+  async function ensureClassifier() {
+    const entry = view.lab;
+    if (entry.classifierBackend === view.backend) return;
+    const bytes = await fetchWithProgress(`www/models/classifier-${view.dataset}.bpk`, () => {});
+    entry.lab.loadClassifier(bytes, view.backend);
+    entry.classifierBackend = view.backend;
+    entry.evaluationReady = false;
+  }
+
+  async function checkClassifier(count = 1000) {
+    await ensureClassifier();
+    $('im-classifier-status').textContent = `Classifying ${count} test images on ${view.backend}…`;
+    const t0 = performance.now();
+    const result = await view.lab.lab.classifyTest(0, count);
+    const seconds = (performance.now() - t0) / 1000;
+    $('im-classifier-status').textContent = `Shipped classifier on ${view.backend}: ${(100 * result.accuracy).toFixed(1)} % of ${result.n} test images right (${seconds.toFixed(1)} s)`;
+    return { ...result, backend: view.backend, seconds };
+  }
+
+  async function ensureEvaluation() {
+    await ensureClassifier();
+    const entry = view.lab;
+    if (entry.evaluationReady) return;
+    $('im-fid-status').textContent = `Computing the classifier's features of ${FID_REFERENCE} test images…`;
+    await entry.lab.prepareEvaluation(FID_REFERENCE);
+    const points = await entry.lab.referencePoints(FID_SAMPLES, 0);
+    entry.reference = points;
+    entry.evaluationReady = true;
+    view.floor = points.train_vs_test;
+    $('im-fid-status').textContent = `Reference FID at ${points.n} images: real training images ${points.train_vs_test.toFixed(2)}, pixel noise ${points.noise.toFixed(1)}, the mean image ${points.mean_image.toFixed(1)}.`;
+  }
+
+  function sampleSettings() {
+    const p = view.params;
+    return { count: Number(p.n), cls: Number(p.class), guidance: Number(p.guidance), steps: Number(p.steps), seed: Number(p.seed) };
+  }
+
+  async function drawSamples() {
+    const s = sampleSettings();
+    const t0 = performance.now();
+    const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.seed);
+    const ms = performance.now() - t0;
+    drawGrid($('im-samples'), pixels, s.count, 8);
+    $('im-sample-status').textContent = `${s.count} samples${s.cls >= 0 ? ` of class ${view.lab.lab.info().classes[s.cls]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
+    return pixels;
+  }
+
+  function describeModel() {
+    const state = view.lab.lab.generatorState();
+    $('im-model-name').textContent = `${state.name} (${state.parameters.toLocaleString('en')} parameters)`;
+    $('im-model-status').textContent = `${state.steps} training steps${view.shipped ? ' (shipped weights)' : ''}; loss: ${state.loss_name}`;
+    return state;
+  }
+
+  async function loadShipped() {
+    const response = await fetch(`www/models/${view.model}-${view.dataset}.bpk`);
+    if (!response.ok) {
+      view.shipped = false;
+      $('im-weights-status').textContent = `No shipped ${view.model} weights for ${view.dataset} yet: train them here or with \`genlab train ${view.model} --dataset ${view.dataset}\`.`;
+      return false;
+    }
+    view.lab.lab.loadGenerator(new Uint8Array(await response.arrayBuffer()));
+    view.shipped = true;
+    $('im-weights-status').textContent = `Loaded the shipped ${view.model} weights for ${view.dataset}.`;
+    return true;
+  }
+
+  async function fidPoint() {
+    await ensureEvaluation();
+    const s = sampleSettings();
+    const pixels = await view.lab.lab.sample(FID_SAMPLES, -1, s.guidance, s.steps, s.seed + 1);
+    const classes = Array.from({ length: FID_SAMPLES }, (_, i) => i % 10);
+    const report = await view.lab.lab.evaluate(pixels, view.conditional ? Uint8Array.from(classes) : undefined);
+    const step = view.lab.lab.generatorState().steps;
+    view.fid.push([step, report.fid]);
+    plotCurve($('im-fid'), [{ points: view.fid, colour: '#d9480f' }], { floor: view.floor });
+    $('im-fid-status').textContent = `step ${step}: FID ${report.fid.toFixed(2)}${report.accuracy !== undefined ? `, class accuracy ${(100 * report.accuracy).toFixed(1)} %` : ''} (floor ${view.floor.toFixed(2)})`;
+    return report;
+  }
+
+  async function train(steps, { fidEvery = FID_EVERY } = {}) {
+    if (view.training) return view.training.done;
+    const run = { paused: false, resume: null, losses: [], times: [], target: steps };
+    let finish;
+    run.done = new Promise((r) => { finish = r; });
+    view.training = run;
+    $('im-pause').disabled = false;
+    $('im-train').textContent = 'Stop';
+    const chunk = TRAIN_CHUNK[view.backend] ?? 1;
+    try {
+      while (run.losses.length < steps && view.training === run) {
+        if (run.paused) await new Promise((r) => { run.resume = r; });
+        const n = Math.min(chunk, steps - run.losses.length);
+        const t0 = performance.now();
+        const losses = await view.lab.lab.trainGenerator(n, BATCH);
+        run.times.push({ n, ms: performance.now() - t0 });
+        run.losses.push(...losses);
+        const state = view.lab.lab.generatorState();
+        for (let i = 0; i < losses.length; i++) view.losses.push([state.steps - losses.length + 1 + i, losses[i]]);
+        const recent = run.times.slice(1);
+        const rate = recent.length ? recent.reduce((a, t) => a + t.n, 0) / (recent.reduce((a, t) => a + t.ms, 0) / 1000) : NaN;
+        $('im-model-status').textContent = `training on ${view.backend}: step ${state.steps} (${run.losses.length}/${steps} this run), loss ${losses.at(-1).toFixed(2)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${Number.isFinite(rate) ? ((steps - run.losses.length) / rate).toFixed(0) : '…'} s`;
+        plotCurve($('im-loss'), [{ points: view.losses, colour: '#2f6fde' }]);
+        if (fidEvery && state.steps % fidEvery === 0) { await drawSamples(); await fidPoint(); }
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      view.training = null;
+      $('im-pause').disabled = true;
+      $('im-pause').textContent = 'Pause';
+      $('im-train').textContent = 'Train';
+      finish(run);
+    }
+    await drawSamples();
+    describeModel();
+    return run;
+  }
+
+  function togglePause() {
+    const run = view.training;
+    if (!run) return;
+    run.paused = !run.paused;
+    $('im-pause').textContent = run.paused ? 'Resume' : 'Pause';
+    if (!run.paused) run.resume?.();
+  }
+
+  async function newModel({ shipped = true } = {}) {
+    view.training = null;
+    view.losses = [];
+    view.fid = [];
+    view.lab.lab.newGenerator(view.model, view.backend, Number(view.params.seed));
+    view.conditional = Array.from(wasm.imageModels()).find((m) => m.name === view.model)?.conditional ?? false;
+    view.shipped = false;
+    if (shipped) await loadShipped();
+    describeModel();
+    plotCurve($('im-loss'), []);
+    plotCurve($('im-fid'), []);
+    await drawSamples();
+  }
+
+  async function show(hash) {
+    const decoded = wasm.decode_hash(hash);
+    const params = decoded.params;
+    view.params = params;
+    const work = (async () => {
+      await view.loading;
+      const backend = await imageBackend();
+      const datasetChanged = view.dataset !== params.dataset || view.backend !== backend;
+      const modelChanged = view.model !== params.model;
+      view.backend = backend;
+      if (datasetChanged) {
+        view.lab = await loadDataset(params.dataset);
+        view.dataset = params.dataset;
+        view.page = 0;
+        const info = view.lab.lab.info();
+        $('im-data-status').textContent = `${info.title}: ${info.train.toLocaleString('en')} training and ${info.test.toLocaleString('en')} test images, loaded.`;
+        $('im-source').textContent = `Source: ${info.source}. License: ${info.license}.`;
+        drawReal();
+      }
+      view.model = params.model;
+      const registered = Array.from(wasm.imageModels()).map((m) => m.name);
+      const built = registered.includes(params.model);
+      for (const id of ['im-sample', 'im-train', 'im-reset', 'im-pretrained', 'im-download', 'im-upload']) $(id).disabled = !built;
+      if (!built) {
+        $('im-model-name').textContent = params.model;
+        $('im-model-status').textContent = `The ${params.model} model is not built yet; built: ${registered.join(', ')}.`;
+        return;
+      }
+      if (datasetChanged || modelChanged || !view.lab.lab.generatorState) await newModel();
+      else await drawSamples();
+    })();
+    view.loading = work.catch(() => {});
+    return work;
+  }
+
+  async function upload(file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    try {
+      view.lab.lab.loadGenerator(bytes);
+      view.shipped = false;
+      $('im-weights-status').textContent = `Loaded ${file.name}.`;
+      describeModel();
+      await drawSamples();
+      return { ok: true };
+    } catch (e) {
+      const message = `${file.name} was not loaded: ${e.message ?? e}. The current weights are kept.`;
+      $('im-weights-status').textContent = message;
+      return { ok: false, message };
+    }
+  }
+
+  function download() {
+    const bytes = view.lab.lab.saveGenerator();
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    link.download = `${view.model}-${view.dataset}.bpk`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    return bytes;
+  }
+
+  const guard = (f) => () => f().catch(showError);
+  $('im-prev').addEventListener('click', () => { view.page = Math.max(0, view.page - 1); drawReal(); });
+  $('im-next').addEventListener('click', () => { view.page += 1; drawReal(); });
+  $('im-check').addEventListener('click', guard(() => checkClassifier()));
+  $('im-sample').addEventListener('click', guard(drawSamples));
+  $('im-train').addEventListener('click', guard(async () => { if (view.training) { view.training = null; return; } await train(100_000); }));
+  $('im-pause').addEventListener('click', togglePause);
+  $('im-reset').addEventListener('click', guard(() => newModel({ shipped: false })));
+  $('im-pretrained').addEventListener('click', guard(async () => { await loadShipped(); describeModel(); await drawSamples(); }));
+  $('im-download').addEventListener('click', () => { try { download(); } catch (e) { showError(e.message ?? e); } });
+  $('im-upload').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) upload(file).catch(showError); e.target.value = ''; });
+
+  return {
+    show,
+    stop() { view.training = null; },
+    ready: () => view.loading,
+    checkClassifier,
+    train,
+    sample: async () => Array.from(await drawSamples()),
+    fidPoint,
+    upload: (name, bytes) => upload(new File([bytes], name)),
+    download: () => Array.from(download()),
+    state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
+    realPixels: () => Array.from(view.lab.lab.images('test', view.page * 32, 32)),
+  };
+}
