@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::idx::Dataset;
 use crate::init::{seeded_conv2d, seeded_linear};
 use crate::rng::SeededRng;
-use crate::weights::{load_module, save_module, WeightsIdentity};
+use crate::weights::{load_module, save_module, PendingWeights, WeightsIdentity};
 
 /// The registry name of the classifier in weights files.
 pub const MODEL_NAME: &str = "classifier";
@@ -150,7 +150,7 @@ impl Classifier {
         })
     }
 
-    pub fn to_bytes(&self, extra: &[(&str, String)]) -> Result<Vec<u8>, String> {
+    pub fn to_bytes(&self, extra: &[(&str, String)]) -> PendingWeights {
         save_module(&self.net, MODEL_NAME, &self.dataset, extra)
     }
 
@@ -206,6 +206,18 @@ pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Str
         .map_err(|e| format!("a result is not f32: {e:?}"))
 }
 
+/// `image` (28×28) moved by `(dx, dy)` pixels, with background (0) coming in at the edges.
+fn shifted(image: &[u8], dx: isize, dy: isize) -> impl Iterator<Item = u8> + '_ {
+    (0..PIXELS).map(move |p| {
+        let (y, x) = ((p / SIDE) as isize - dy, (p % SIDE) as isize - dx);
+        if (0..SIDE as isize).contains(&y) && (0..SIDE as isize).contains(&x) {
+            image[y as usize * SIDE + x as usize]
+        } else {
+            0
+        }
+    })
+}
+
 /// Settings of `genlab train classifier`.
 #[derive(Clone, Debug)]
 pub struct TrainSettings {
@@ -214,6 +226,8 @@ pub struct TrainSettings {
     pub learning_rate: f64,
     /// The learning rate of epoch `e` (from 0) is `learning_rate · lr_decay^e`.
     pub lr_decay: f64,
+    /// Augmentation: each training image is moved by up to this many pixels along each axis.
+    pub shift: usize,
     pub seed: u64,
 }
 
@@ -224,6 +238,7 @@ impl Default for TrainSettings {
             batch: 128,
             learning_rate: 1e-3,
             lr_decay: 0.5,
+            shift: 0,
             seed: 0,
         }
     }
@@ -263,6 +278,21 @@ impl ClassifierTrainer {
         self.settings.learning_rate * self.settings.lr_decay.powi(self.epoch as i32 - 1)
     }
 
+    /// Continues from saved weights (`genlab train classifier --resume`); the learning rate
+    /// schedule starts again at epoch 1.
+    pub fn resume(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let net = self.net.take().expect("network is present between steps");
+        let loaded = load_module(&net, bytes, MODEL_NAME, &self.dataset);
+        self.net = Some(match loaded {
+            Ok((loaded, _)) => loaded,
+            Err(e) => {
+                self.net = Some(net);
+                return Err(e);
+            }
+        });
+        Ok(())
+    }
+
     /// A shuffled order of `0..n` for the next epoch.
     pub fn epoch_order(&mut self, n: usize) -> Vec<usize> {
         self.epoch += 1;
@@ -279,7 +309,16 @@ impl ClassifierTrainer {
         let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
         let mut one_hot = vec![0f32; indices.len() * CLASSES];
         for (row, &i) in indices.iter().enumerate() {
-            pixels.extend_from_slice(data.image(i));
+            let image = data.image(i);
+            match self.settings.shift {
+                0 => pixels.extend_from_slice(image),
+                max => {
+                    let span = 2 * max as u64 + 1;
+                    let dx = self.rng.below(span) as isize - max as isize;
+                    let dy = self.rng.below(span) as isize - max as isize;
+                    pixels.extend(shifted(image, dx, dy));
+                }
+            }
             one_hot[row * CLASSES + data.labels[i] as usize] = 1.0;
         }
         let images = images_from_bytes(&pixels, &self.train_device);

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::classifier::{PIXELS, SIDE};
 use crate::idx::Dataset;
 use crate::rng::SeededRng;
+use crate::weights::PendingWeights;
 
 /// A batch of training images on the training device, with their labels.
 pub struct ImageBatch {
@@ -48,8 +49,7 @@ impl ImageBatch {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleRequest {
     pub count: usize,
-    /// One class for every sample; `None`: unconditional where the model can, otherwise the
-    /// classes cycle 0, 1, …, 9.
+    /// One class for every sample; `None`: the classes cycle 0, 1, …, 9 (conditional models).
     pub class: Option<u8>,
     /// Classifier-free guidance weight (models without guidance ignore it).
     pub guidance: f64,
@@ -59,14 +59,10 @@ pub struct SampleRequest {
 }
 
 impl SampleRequest {
-    /// The class each sample is drawn for, `None` where unconditional.
-    pub fn classes(&self, conditional_only: bool) -> Vec<Option<u8>> {
+    /// The class each sample is drawn for.
+    pub fn classes(&self) -> Vec<u8> {
         (0..self.count)
-            .map(|i| match self.class {
-                Some(c) => Some(c),
-                None if conditional_only => Some((i % 10) as u8),
-                None => None,
-            })
+            .map(|i| self.class.unwrap_or((i % 10) as u8))
             .collect()
     }
 }
@@ -89,8 +85,9 @@ pub trait Generator {
     /// `[n, 1, 28, 28]` images in `[0, 1]`, not read back.
     fn sample(&self, request: &SampleRequest) -> Result<Tensor<4>, String>;
 
-    /// The weights in burn's record format, with the model's name and dataset.
-    fn save(&self) -> Result<Vec<u8>, String>;
+    /// The weights in burn's record format, with the model's name and dataset (await
+    /// [`PendingWeights::bytes`]: on a GPU in the page they are read back asynchronously).
+    fn save(&self) -> PendingWeights;
 
     /// Replaces the weights; on any error the current ones stay.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String>;

@@ -194,6 +194,9 @@ mod cli {
         /// Each epoch's learning rate is the previous one's times this.
         #[arg(long, default_value_t = 0.5)]
         lr_decay: f64,
+        /// Augmentation: shift training images by up to this many pixels.
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// cpu or webgpu (this machine's wgpu adapter).
@@ -202,6 +205,9 @@ mod cli {
         /// Default: www/models/classifier-<dataset>.bpk, the weights the page ships.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// Weights to continue from.
+        #[arg(long)]
+        resume: Option<std::path::PathBuf>,
     }
 
     #[derive(clap::Args)]
@@ -457,7 +463,10 @@ mod cli {
                 );
             }
             if step % args.checkpoint_every == 0 || step == args.steps {
-                write_file(&out, &generator.save()?)?;
+                write_file(
+                    &out,
+                    &futures_lite::future::block_on(generator.save().bytes())?,
+                )?;
             }
         }
         eprintln!(
@@ -509,11 +518,13 @@ mod cli {
             &genlab::npy::write_npy_f32(&[args.n, 28, 28], &pixels),
         )?;
         if let Some(path) = &args.labels_out {
-            let labels: Vec<i64> = request
-                .classes(spec.conditional)
-                .iter()
-                .map(|c| c.map_or(-1, i64::from))
-                .collect();
+            if !spec.conditional {
+                return Err(format!(
+                    "the `{}` model draws no classes: --labels-out has nothing to write",
+                    spec.name
+                ));
+            }
+            let labels: Vec<i64> = request.classes().into_iter().map(i64::from).collect();
             write_file(path, &genlab::npy::write_npy_i64(&[args.n], &labels))?;
         }
         eprintln!("wrote {} samples to {}", args.n, args.out.display());
@@ -591,9 +602,15 @@ mod cli {
             batch: args.batch,
             learning_rate: args.learning_rate,
             lr_decay: args.lr_decay,
+            shift: args.shift,
             seed: args.seed,
         };
         let mut trainer = ClassifierTrainer::new(&args.dataset, settings, &device);
+        if let Some(path) = &args.resume {
+            trainer
+                .resume(&read_file(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         let out = args.out.clone().unwrap_or_else(|| {
             std::path::PathBuf::from(format!("www/models/classifier-{}.bpk", args.dataset))
         });
@@ -635,12 +652,13 @@ mod cli {
                 (
                     "command",
                     format!(
-                        "genlab train classifier --dataset {} --epochs {} --batch {} --learning-rate {} --lr-decay {} --seed {}",
-                        args.dataset, args.epochs, args.batch, args.learning_rate, args.lr_decay, args.seed
+                        "genlab train classifier --dataset {} --epochs {} --batch {} --learning-rate {} --lr-decay {} --shift {} --seed {}{}",
+                        args.dataset, args.epochs, args.batch, args.learning_rate, args.lr_decay, args.shift, args.seed,
+                        args.resume.as_ref().map_or(String::new(), |p| format!(" --resume {}", p.display()))
                     ),
                 ),
-            ])?;
-            write_file(&out, &bytes)?;
+            ]);
+            write_file(&out, &futures_lite::future::block_on(bytes.bytes())?)?;
         }
         eprintln!(
             "wrote {} ({} parameters, test accuracy {:.2} %, {:.0} s)",

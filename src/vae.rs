@@ -3,8 +3,8 @@
 //! reparameterisation `z = μ + σ ε`, a Bernoulli decoder `p(x | z, y)` on the grey levels read
 //! as probabilities, and the negative ELBO in nats per image,
 //! `−E_q[log p(x | z, y)] + KL(q(z | x, y) ‖ N(0, I))` with the KL in closed form.
-//! The class `y` enters as a one-hot vector that is zeroed for 10 % of the training images, so
-//! the same network also samples without a class.
+//! The class `y` enters as a one-hot vector: the page asks for a digit (or cycles through them)
+//! and the latent plane shows the styles of that class.
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -16,7 +16,7 @@ use crate::classifier::{CLASSES, PIXELS, SIDE};
 use crate::generators::{host_normal, Generator, GeneratorSpec, ImageBatch, SampleRequest};
 use crate::init::seeded_linear;
 use crate::rng::SeededRng;
-use crate::weights::{load_module, save_module};
+use crate::weights::{load_module, save_module, PendingWeights};
 
 pub const GENERATOR: GeneratorSpec = GeneratorSpec {
     name: "vae",
@@ -28,8 +28,6 @@ pub const GENERATOR: GeneratorSpec = GeneratorSpec {
 pub const LATENT: usize = 2;
 const WIDTHS: [usize; 2] = [256, 128];
 const LEARNING_RATE: f64 = 1e-3;
-/// The fraction of training images shown without their class.
-const LABEL_DROPOUT: f64 = 0.1;
 
 #[derive(Module, Debug)]
 struct VaeNet {
@@ -69,7 +67,7 @@ impl VaeNet {
     }
 }
 
-/// One-hot rows for `classes`; `None` is the all-zero row (no class).
+/// One-hot rows for `classes`; `None` is the all-zero row (the latent explorer's "no class").
 fn one_hot(classes: &[Option<u8>], device: &Device) -> Tensor<2> {
     let mut values = vec![0f32; classes.len() * CLASSES];
     for (row, class) in classes.iter().enumerate() {
@@ -164,11 +162,7 @@ impl Generator for Vae {
 
     fn train_step(&mut self, batch: ImageBatch) -> Tensor<1> {
         let n = batch.labels.len();
-        let classes: Vec<Option<u8>> = batch
-            .labels
-            .iter()
-            .map(|&l| (self.rng.uniform() >= LABEL_DROPOUT).then_some(l))
-            .collect();
+        let classes: Vec<Option<u8>> = batch.labels.iter().map(|&l| Some(l)).collect();
         let class = one_hot(&classes, &self.train_device);
         let noise = host_normal([n, LATENT], &mut self.rng, &self.train_device);
         let pixels = batch.images.reshape([n, PIXELS]);
@@ -189,11 +183,12 @@ impl Generator for Vae {
         let mut rng = SeededRng::new(request.seed);
         let z = host_normal([request.count, LATENT], &mut rng, &device);
         let net = self.net().valid();
-        let class = one_hot(&request.classes(false), &device);
+        let classes: Vec<Option<u8>> = request.classes().into_iter().map(Some).collect();
+        let class = one_hot(&classes, &device);
         Ok(sigmoid(net.decode(z, class)).reshape([request.count, 1, SIDE, SIDE]))
     }
 
-    fn save(&self) -> Result<Vec<u8>, String> {
+    fn save(&self) -> PendingWeights {
         save_module(
             self.net(),
             self.name(),

@@ -328,13 +328,16 @@ impl ImageLab {
 
     /// The generator's weights in burn's record format (the file `genlab train` writes).
     #[wasm_bindgen(js_name = saveGenerator)]
-    pub fn save_generator(&self) -> Result<Vec<u8>, JsError> {
-        let state = self.state.borrow();
-        let generator = state
-            .generator
-            .as_ref()
-            .ok_or_else(|| js_error("no generator yet"))?;
-        generator.save().map_err(js_error)
+    pub async fn save_generator(&self) -> Result<Vec<u8>, JsError> {
+        let pending = {
+            let state = self.state.borrow();
+            let generator = state
+                .generator
+                .as_ref()
+                .ok_or_else(|| js_error("no generator yet"))?;
+            generator.save()
+        };
+        pending.bytes().await.map_err(js_error)
     }
 
     /// Replaces the generator's weights; a file of another model, dataset or size is refused

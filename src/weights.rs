@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::burn_pack::{Bytes, Reader};
 use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::tensor::{Device, Tensor, TensorData};
 
 /// The metadata key naming the model a file holds (a registry name, e.g. `classifier`).
 const MODEL_KEY: &str = "genlab.model";
@@ -23,26 +24,105 @@ pub struct WeightsIdentity {
     pub extra: BTreeMap<String, String>,
 }
 
+/// Every float parameter of a module, flattened, in visiting order.
+#[derive(Default)]
+struct FlatParameters(Vec<Tensor<1>>);
+
+impl ModuleVisitor for FlatParameters {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let value = param.val().inner();
+        let n = value.shape().num_elements();
+        self.0.push(value.reshape([n]));
+    }
+}
+
+/// Refills a module's float parameters, in visiting order, from host values on `device`.
+struct HostParameters {
+    values: Vec<f32>,
+    offset: usize,
+    device: Device,
+}
+
+impl ModuleMapper for HostParameters {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let shape = param.val().shape();
+        let n = shape.num_elements();
+        let values = self.values[self.offset..self.offset + n].to_vec();
+        self.offset += n;
+        Param::from_tensor(Tensor::<D>::from_data(
+            TensorData::new(values, shape),
+            &self.device,
+        ))
+    }
+}
+
+/// Weights on their way to bytes: every parameter concatenated into one tensor, read back with
+/// one asynchronous read ([`PendingWeights::bytes`]). Writing a record reads tensors
+/// synchronously, which a WebGPU device in the page cannot do, so the record is written from a
+/// CPU copy.
+pub struct PendingWeights {
+    flat: Option<Tensor<1>>,
+    finish: WriteRecord,
+}
+
+/// Writes the record from the parameters' values, read back in visiting order.
+type WriteRecord = Box<dyn FnOnce(Vec<f32>) -> Result<Vec<u8>, String>>;
+
+impl PendingWeights {
+    pub async fn bytes(self) -> Result<Vec<u8>, String> {
+        let values = match self.flat {
+            Some(flat) => flat
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading the weights back failed: {e:?}"))?
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| format!("weights are not f32: {e:?}"))?,
+            None => Vec::new(),
+        };
+        (self.finish)(values)
+    }
+}
+
 /// Serialises `module` with its identity and `extra` settings.
-pub fn save_module<M: Module>(
+pub fn save_module<M: Module + 'static>(
     module: &M,
     model: &str,
     dataset: &str,
     extra: &[(&str, String)],
-) -> Result<Vec<u8>, String> {
-    let mut store = BurnpackStore::from_bytes(None)
-        .metadata(MODEL_KEY, model)
-        .metadata(DATASET_KEY, dataset);
-    for (key, value) in extra {
-        store = store.metadata(format!("genlab.{key}"), value.clone());
+) -> PendingWeights {
+    let mut parameters = FlatParameters::default();
+    module.visit(&mut parameters);
+    let flat = (!parameters.0.is_empty()).then(|| Tensor::cat(parameters.0, 0));
+    let template = module.clone();
+    let (model, dataset) = (model.to_string(), dataset.to_string());
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (format!("genlab.{k}"), v.clone()))
+        .collect();
+    PendingWeights {
+        flat,
+        finish: Box::new(move |values| {
+            let on_cpu = template.map(&mut HostParameters {
+                values,
+                offset: 0,
+                device: Device::flex(),
+            });
+            let mut store = BurnpackStore::from_bytes(None)
+                .metadata(MODEL_KEY, model)
+                .metadata(DATASET_KEY, dataset);
+            for (key, value) in extra {
+                store = store.metadata(key, value);
+            }
+            on_cpu
+                .save_into(&mut store)
+                .map_err(|e| format!("writing the weights failed: {e}"))?;
+            let bytes = store
+                .get_bytes()
+                .map_err(|e| format!("writing the weights failed: {e}"))?;
+            Ok(bytes.to_vec())
+        }),
     }
-    module
-        .save_into(&mut store)
-        .map_err(|e| format!("writing the weights failed: {e}"))?;
-    let bytes = store
-        .get_bytes()
-        .map_err(|e| format!("writing the weights failed: {e}"))?;
-    Ok(bytes.to_vec())
 }
 
 /// Reads a file's identity without loading its tensors.

@@ -175,7 +175,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
     assert_eq!(a, read(vae.as_ref(), 9), "same seed, same samples");
     assert_ne!(a, read(vae.as_ref(), 10), "another seed, other samples");
 
-    let bytes = vae.save().unwrap();
+    let bytes = block_on(vae.save().bytes()).unwrap();
     let mut copy = (spec.build)("mnist", &device, 99);
     copy.load(&bytes).unwrap();
     assert_eq!(copy.steps_trained(), 80);

@@ -242,7 +242,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     await ensureEvaluation();
     const s = sampleSettings();
     const pixels = await view.lab.lab.sample(FID_SAMPLES, -1, s.guidance, s.steps, s.seed + 1);
-    const classes = Array.from({ length: FID_SAMPLES }, (_, i) => i % 10);
+    const classes = Array.from({ length: FID_SAMPLES }, (_, i) => i % 10); // what class -1 draws
     const report = await view.lab.lab.evaluate(pixels, view.conditional ? Uint8Array.from(classes) : undefined);
     const step = view.lab.lab.generatorState().steps;
     view.fid.push([step, report.fid]);
@@ -362,8 +362,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     }
   }
 
-  function download() {
-    const bytes = view.lab.lab.saveGenerator();
+  async function download() {
+    const bytes = await view.lab.lab.saveGenerator();
     const link = document.createElement('a');
     link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
     link.download = `${view.model}-${view.dataset}.bpk`;
@@ -381,7 +381,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   $('im-pause').addEventListener('click', togglePause);
   $('im-reset').addEventListener('click', guard(() => newModel({ shipped: false })));
   $('im-pretrained').addEventListener('click', guard(async () => { await loadShipped(); describeModel(); await drawSamples(); }));
-  $('im-download').addEventListener('click', () => { try { download(); } catch (e) { showError(e.message ?? e); } });
+  $('im-download').addEventListener('click', () => { download().catch(showError); });
   $('im-upload').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) upload(file).catch(showError); e.target.value = ''; });
 
   return {
@@ -393,7 +393,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     sample: async () => Array.from(await drawSamples()),
     fidPoint,
     upload: (name, bytes) => upload(new File([bytes], name)),
-    download: () => Array.from(download()),
+    download: async () => Array.from(await download()),
     state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
     realPixels: () => Array.from(view.lab.lab.images('test', view.page * 32, 32)),
   };

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { startBrowser, openPage } from './harness.mjs';
 
 const LONG = { timeout: 600_000 };
@@ -15,7 +16,9 @@ let nativeAccuracy;
 before(async () => {
   browser = await startBrowser({ webgpu: true });
   // The same weights and the same 1 000 test images, natively (burn's CPU backend).
-  const out = execFileSync('cargo', ['run', '--quiet', '--bin', 'genlab', '--', 'eval', '--dataset', 'mnist', '--classify-test', '1000'], { cwd: ROOT, encoding: 'utf8' });
+  // scripts/lib.sh's build directory, so this reuses the binary `cargo test` built.
+  const env = { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/genlab/target` };
+  const out = execFileSync('cargo', ['run', '--quiet', '--bin', 'genlab', '--', 'eval', '--dataset', 'mnist', '--classify-test', '1000'], { cwd: ROOT, encoding: 'utf8', env });
   nativeAccuracy = JSON.parse(out.trim()).accuracy;
 });
 after(async () => { await browser?.close(); });
