@@ -75,19 +75,21 @@ fn shipped_classifiers_carry_their_measured_test_accuracy() {
     }
 }
 
-/// The issue's bar: 99.0 % on MNIST and 91 % on Fashion-MNIST.
+/// The issue's bar for MNIST: 99.0 % of the test split.
 #[test]
-#[ignore = "the shipped classifiers are below the bar (MNIST 98.9x %, Fashion-MNIST below 91 %): \
-            the training recipe needs input normalisation and more epochs (see BENCHMARKS.md)"]
-fn shipped_classifiers_reach_the_accuracy_bar() {
-    for (set, floor) in [("mnist", 0.990), ("fashion", 0.91)] {
-        let Some((measured, _)) = measured_and_recorded(set) else {
-            return;
-        };
-        assert!(
-            measured >= floor,
-            "{set}: test accuracy {measured} below {floor}"
-        );
+fn shipped_mnist_classifier_reaches_99_percent() {
+    if let Some((measured, _)) = measured_and_recorded("mnist") {
+        assert!(measured >= 0.990, "mnist: test accuracy {measured} below 0.990");
+    }
+}
+
+/// The issue's bar for Fashion-MNIST: 91 % of the test split.
+#[test]
+#[ignore = "the shipped Fashion-MNIST classifier is below 91 %: its training recipe needs input \
+            standardisation and more epochs (BENCHMARKS.md, image lab)"]
+fn shipped_fashion_classifier_reaches_91_percent() {
+    if let Some((measured, _)) = measured_and_recorded("fashion") {
+        assert!(measured >= 0.91, "fashion: test accuracy {measured} below 0.91");
     }
 }
 
