@@ -79,7 +79,10 @@ fn shipped_classifiers_carry_their_measured_test_accuracy() {
 #[test]
 fn shipped_mnist_classifier_reaches_99_percent() {
     if let Some((measured, _)) = measured_and_recorded("mnist") {
-        assert!(measured >= 0.990, "mnist: test accuracy {measured} below 0.990");
+        assert!(
+            measured >= 0.990,
+            "mnist: test accuracy {measured} below 0.990"
+        );
     }
 }
 
@@ -89,7 +92,10 @@ fn shipped_mnist_classifier_reaches_99_percent() {
             standardisation and more epochs (BENCHMARKS.md, image lab)"]
 fn shipped_fashion_classifier_reaches_91_percent() {
     if let Some((measured, _)) = measured_and_recorded("fashion") {
-        assert!(measured >= 0.91, "fashion: test accuracy {measured} below 0.91");
+        assert!(
+            measured >= 0.91,
+            "fashion: test accuracy {measured} below 0.91"
+        );
     }
 }
 
