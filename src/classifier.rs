@@ -14,7 +14,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::idx::Dataset;
 use crate::init::{seeded_conv2d, seeded_linear};
 use crate::rng::SeededRng;
-use crate::weights::{load_module, save_module, PendingWeights, WeightsIdentity};
+use crate::weights::{load_module, save_module, PendingWeights};
+use crate::workload::read_f32;
 
 /// The registry name of the classifier in weights files.
 pub const MODEL_NAME: &str = "classifier";
@@ -90,14 +91,6 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    pub fn len(&self) -> usize {
-        self.predicted.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.predicted.is_empty()
-    }
-
     /// The fraction of images whose predicted class is `labels[i]`.
     pub fn accuracy(&self, labels: &[u8]) -> f64 {
         assert_eq!(labels.len(), self.predicted.len(), "one label per image");
@@ -113,18 +106,24 @@ impl Judgement {
         right as f64 / labels.len() as f64
     }
 
-    fn extend(&mut self, features: Vec<f32>, logits: &[f32]) {
-        self.features.extend(features);
-        self.predicted.extend(logits.chunks(CLASSES).map(|row| {
-            let mut best = 0;
-            for (class, value) in row.iter().enumerate() {
-                if *value > row[best] {
-                    best = class;
-                }
-            }
-            best as u8
-        }));
+    /// Adds rows of `[features (128) | logits (10)]`.
+    fn extend(&mut self, rows: &[f32]) {
+        for row in rows.chunks(FEATURE_DIM + CLASSES) {
+            let (features, logits) = row.split_at(FEATURE_DIM);
+            self.features.extend_from_slice(features);
+            self.predicted.push(most_probable(logits));
+        }
     }
+}
+
+fn most_probable(logits: &[f32]) -> u8 {
+    let mut best = 0;
+    for (class, value) in logits.iter().enumerate() {
+        if *value > logits[best] {
+            best = class;
+        }
+    }
+    best as u8
 }
 
 /// A trained classifier for one dataset, on one (inference) device.
@@ -154,14 +153,6 @@ impl Classifier {
         save_module(&self.net, MODEL_NAME, &self.dataset, extra)
     }
 
-    pub fn dataset(&self) -> &str {
-        &self.dataset
-    }
-
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     pub fn parameter_count(&self) -> usize {
         self.net.num_params()
     }
@@ -171,15 +162,14 @@ impl Classifier {
         self.net.forward(images)
     }
 
-    /// Judges `n·784` pixel values in `[0, 1]`, in batches of [`JUDGE_BATCH`], reading every
-    /// batch back asynchronously (the page's GPU path cannot read synchronously).
+    /// Judges `n·784` pixel values in `[0, 1]`, in batches of [`JUDGE_BATCH`], with one
+    /// asynchronous read-back of features and logits together per batch (the page's GPU path
+    /// cannot read synchronously).
     pub async fn judge(&self, pixels: &[f32]) -> Result<Judgement, String> {
         let mut judgement = Judgement::default();
         for batch in pixels.chunks(JUDGE_BATCH * PIXELS) {
             let (features, logits) = self.forward(images_from_f32(batch.to_vec(), &self.device));
-            let features = read_f32(features).await?;
-            let logits = read_f32(logits).await?;
-            judgement.extend(features, &logits);
+            judgement.extend(&read_f32(Tensor::cat(vec![features, logits], 1)).await?);
         }
         Ok(judgement)
     }
@@ -189,21 +179,6 @@ impl Classifier {
         let values: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
         self.judge(&values).await
     }
-}
-
-/// The identity a classifier weights file declares (model, dataset, training figures).
-pub fn weights_identity(bytes: &[u8]) -> Result<WeightsIdentity, String> {
-    crate::weights::read_identity(bytes)
-}
-
-pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String> {
-    tensor
-        .into_data_async()
-        .await
-        .map_err(|e| format!("reading a result back failed: {e:?}"))?
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| format!("a result is not f32: {e:?}"))
 }
 
 /// `image` (28×28) moved by `(dx, dy)` pixels, with background (0) coming in at the edges.
@@ -274,8 +249,10 @@ impl ClassifierTrainer {
         }
     }
 
+    /// Epoch 1 (and steps before any epoch started) run at the base rate.
     fn learning_rate(&self) -> f64 {
-        self.settings.learning_rate * self.settings.lr_decay.powi(self.epoch as i32 - 1)
+        let decays = self.epoch.saturating_sub(1) as i32;
+        self.settings.learning_rate * self.settings.lr_decay.powi(decays)
     }
 
     /// Continues from saved weights (`genlab train classifier --resume`); the learning rate
@@ -345,10 +322,6 @@ impl ClassifierTrainer {
             device: self.train_device.clone().inner(),
         }
     }
-
-    pub fn settings(&self) -> &TrainSettings {
-        &self.settings
-    }
 }
 
 /// The calibration workload for image models: a classifier step on one fixed batch of 64
@@ -385,8 +358,7 @@ impl CalibrationStep {
             seed,
             ..TrainSettings::default()
         };
-        let mut trainer = ClassifierTrainer::new("calibration", settings, &device.clone().inner());
-        trainer.epoch_order(0);
+        let trainer = ClassifierTrainer::new("calibration", settings, &device.clone().inner());
         Self {
             trainer,
             data,

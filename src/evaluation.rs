@@ -50,14 +50,6 @@ impl Evaluator {
         })
     }
 
-    pub fn classifier(&self) -> &Classifier {
-        &self.classifier
-    }
-
-    pub fn reference_count(&self) -> usize {
-        self.reference.count
-    }
-
     /// FID of `samples` (`n·784` values in `[0, 1]`) and, given the class each sample was drawn
     /// for, their class accuracy.
     pub async fn evaluate(
@@ -90,13 +82,33 @@ impl Evaluator {
         })
     }
 
-    /// The floor and ceilings at `n` samples, from `train` and a seed.
+    /// The FIDs of [`ReferenceImages`]: the floor and the ceilings at their `n`.
     pub async fn reference_points(
         &self,
-        train: &Dataset,
-        n: usize,
-        seed: u64,
+        images: &ReferenceImages,
     ) -> Result<ReferencePoints, String> {
+        Ok(ReferencePoints {
+            train_vs_test: self.evaluate(&images.train, None).await?.fid,
+            noise: self.evaluate(&images.noise, None).await?.fid,
+            mean_image: self.evaluate(&images.mean_image, None).await?.fid,
+            n: images.n,
+        })
+    }
+}
+
+/// The images behind [`ReferencePoints`], each `n·784` values in `[0, 1]`.
+pub struct ReferenceImages {
+    /// `n` training images drawn (with replacement) from a seed.
+    pub train: Vec<f32>,
+    /// `n` images of uniform pixel noise.
+    pub noise: Vec<f32>,
+    /// `n` copies of the mean training image.
+    pub mean_image: Vec<f32>,
+    pub n: usize,
+}
+
+impl ReferenceImages {
+    pub fn draw(train: &Dataset, n: usize, seed: u64) -> Self {
         let n = n.min(train.count);
         let mut rng = SeededRng::new(seed);
         let mut real = Vec::with_capacity(n * PIXELS);
@@ -104,15 +116,14 @@ impl Evaluator {
             let i = rng.below(train.count as u64) as usize;
             real.extend(train.image(i).iter().map(|&p| p as f32 / 255.0));
         }
-        let noise: Vec<f32> = (0..n * PIXELS).map(|_| rng.uniform() as f32).collect();
+        let noise = (0..n * PIXELS).map(|_| rng.uniform() as f32).collect();
         let mean = mean_image(train);
-        let means: Vec<f32> = mean.iter().copied().cycle().take(n * PIXELS).collect();
-        Ok(ReferencePoints {
-            train_vs_test: self.evaluate(&real, None).await?.fid,
-            noise: self.evaluate(&noise, None).await?.fid,
-            mean_image: self.evaluate(&means, None).await?.fid,
+        Self {
+            train: real,
+            noise,
+            mean_image: mean.iter().copied().cycle().take(n * PIXELS).collect(),
             n,
-        })
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 //!
 //! The Fréchet distance needs the trace of a matrix square root, tr((Σa Σb)^{1/2}). Σa Σb is not
 //! symmetric, so instead of a general square root (SciPy's `sqrtm`, a Schur decomposition) this
-//! works with the similar symmetric matrix M = Σa^{1/2} Σb Σa^{1/2}, whose eigenvalues are real,
-//! non-negative and the same as those of Σa Σb; symmetric square roots come from a cyclic Jacobi
+//! takes the singular values of Σb^{1/2} Σa^{1/2}, whose squares are the eigenvalues of Σa Σb
+//! ([`frechet_distance`] says why); the symmetric square roots come from a cyclic Jacobi
 //! eigensolver.
 
 use std::f64::consts::LN_2;
@@ -96,6 +96,11 @@ impl FeatureStats {
         })
     }
 
+    /// tr Σ: the total variance of the features.
+    pub fn total_variance(&self) -> f64 {
+        trace(&self.cov, self.dim)
+    }
+
     fn check_shape(&self, name: &str) -> Result<(), String> {
         if self.mean.len() != self.dim || self.cov.len() != self.dim * self.dim {
             return Err(format!(
@@ -154,14 +159,9 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> Result<f64, Strin
         return Err("the statistics contain a non-finite value".to_string());
     }
 
-    let mean_term: f64 = a
-        .mean
-        .iter()
-        .zip(&b.mean)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum();
-    let trace_a = trace(&a.cov, n);
-    let trace_b = trace(&b.cov, n);
+    let mean_term = squared_mean_distance(a, b);
+    let trace_a = a.total_variance();
+    let trace_b = b.total_variance();
 
     let root_a = sqrt_psd(&a.cov, n);
     let root_b = sqrt_psd(&b.cov, n);
@@ -180,6 +180,15 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> Result<f64, Strin
              a covariance is not positive semi-definite"
         ))
     }
+}
+
+/// ‖μa − μb‖², the first term of the Fréchet distance.
+pub fn squared_mean_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
+    a.mean
+        .iter()
+        .zip(&b.mean)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum()
 }
 
 /// Eigenvalues and eigenvectors of the symmetric `n × n` matrix `matrix` (row-major; only its
@@ -245,16 +254,7 @@ fn rotate_away(work: &mut [f64], vectors: &mut [f64], n: usize, p: usize, q: usi
     }
     let a_pp = work[p * n + p];
     let a_qq = work[q * n + q];
-    // t = tan φ is the smaller root of t² + 2θt − 1 = 0, which keeps the rotation angle at most
-    // π/4 (the choice that makes the sweeps converge); hypot avoids overflowing θ².
-    let theta = (a_qq - a_pp) / (2.0 * a_pq);
-    let t = if theta >= 0.0 {
-        1.0 / (theta + theta.hypot(1.0))
-    } else {
-        -1.0 / (-theta + theta.hypot(1.0))
-    };
-    let c = 1.0 / t.hypot(1.0);
-    let s = t * c;
+    let (t, c, s) = jacobi_rotation(a_pp, a_qq, a_pq);
 
     work[p * n + p] = a_pp - t * a_pq;
     work[q * n + q] = a_qq + t * a_pq;
@@ -281,6 +281,21 @@ fn rotate_away(work: &mut [f64], vectors: &mut [f64], n: usize, p: usize, q: usi
         *v_p = c * old_p - s * old_q;
         *v_q = s * old_p + c * old_q;
     }
+}
+
+/// The rotation `(tan φ, cos φ, sin φ)` that zeroes the off-diagonal of the symmetric 2 × 2
+/// matrix [[a_pp, a_pq], [a_pq, a_qq]] (`a_pq ≠ 0`). tan φ is the smaller root of
+/// t² + 2θt − 1 = 0, θ = (a_qq − a_pp)/(2 a_pq), which keeps the angle at most π/4 (the choice
+/// that makes Jacobi sweeps converge); hypot avoids overflowing θ².
+fn jacobi_rotation(a_pp: f64, a_qq: f64, a_pq: f64) -> (f64, f64, f64) {
+    let theta = (a_qq - a_pp) / (2.0 * a_pq);
+    let t = if theta >= 0.0 {
+        1.0 / (theta + theta.hypot(1.0))
+    } else {
+        -1.0 / (-theta + theta.hypot(1.0))
+    };
+    let c = 1.0 / t.hypot(1.0);
+    (t, c, t * c)
 }
 
 /// The sum of the singular values (nuclear norm) of the `n × n` row-major `matrix`.
@@ -314,14 +329,7 @@ fn sum_of_singular_values(matrix: &[f64], n: usize) -> f64 {
                 rotated = true;
                 // The symmetric Jacobi rotation of the 2 × 2 Gram matrix [[‖p‖², p·q], [p·q, ‖q‖²]],
                 // applied to the rows themselves: it makes the rotated rows orthogonal.
-                let theta = (norm_q - norm_p) / (2.0 * overlap);
-                let t = if theta >= 0.0 {
-                    1.0 / (theta + theta.hypot(1.0))
-                } else {
-                    -1.0 / (-theta + theta.hypot(1.0))
-                };
-                let c = 1.0 / t.hypot(1.0);
-                let s = t * c;
+                let (_, c, s) = jacobi_rotation(norm_p, norm_q, overlap);
                 for (x, y) in row_p.iter_mut().zip(row_q.iter_mut()) {
                     let (old_x, old_y) = (*x, *y);
                     *x = c * old_x - s * old_y;

@@ -123,17 +123,6 @@ pub fn find_generator(name: &str) -> Result<&'static GeneratorSpec, String> {
     })
 }
 
-/// The two sets models are trained on (the third, `animal`, is only for OOD tests).
-pub const TRAIN_SETS: [&str; 2] = ["mnist", "fashion"];
-
-pub fn check_train_set(dataset: &str) -> Result<(), String> {
-    if TRAIN_SETS.contains(&dataset) {
-        Ok(())
-    } else {
-        Err(format!("unknown dataset `{dataset}`: mnist or fashion"))
-    }
-}
-
 /// Standard-normal values from `rng` as a tensor of `shape` (host-drawn, so backend-independent).
 pub fn host_normal<const D: usize>(
     shape: [usize; D],

@@ -100,7 +100,7 @@ mod cli {
     struct GeneratorTrainArgs {
         /// mnist or fashion.
         #[arg(long)]
-        dataset: String,
+        dataset: genlab::state::Dataset,
         #[arg(long, default_value = "data")]
         data_dir: std::path::PathBuf,
         #[arg(long, default_value_t = 5000)]
@@ -127,8 +127,9 @@ mod cli {
         /// A registered model (see `genlab info`).
         #[arg(long)]
         model: String,
+        /// mnist or fashion.
         #[arg(long)]
-        dataset: String,
+        dataset: genlab::state::Dataset,
         /// Default: the shipped weights, www/models/<model>-<dataset>.bpk.
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
@@ -154,8 +155,9 @@ mod cli {
 
     #[derive(clap::Args)]
     struct EvalArgs {
+        /// mnist or fashion.
         #[arg(long)]
-        dataset: String,
+        dataset: genlab::state::Dataset,
         /// float32 [N, 28, 28] in [0, 1], as `genlab sample` writes.
         #[arg(long)]
         samples: Option<std::path::PathBuf>,
@@ -181,7 +183,7 @@ mod cli {
     struct ClassifierArgs {
         /// mnist or fashion.
         #[arg(long)]
-        dataset: String,
+        dataset: genlab::state::Dataset,
         /// Where `scripts/fetch-data.sh` put the IDX files.
         #[arg(long, default_value = "data")]
         data_dir: std::path::PathBuf,
@@ -420,17 +422,16 @@ mod cli {
     }
 
     fn train_generator(model: &str, args: GeneratorTrainArgs) -> Result<(), String> {
-        use genlab::generators::{check_train_set, find_generator, ImageBatch};
+        use genlab::generators::{find_generator, ImageBatch};
         use genlab::idx::{load_split, Split};
         use genlab::rng::SeededRng;
         use std::time::Instant;
 
-        check_train_set(&args.dataset)?;
         let spec = find_generator(model)?;
-        let train = load_split(args.data_dir.join(&args.dataset), Split::Train)
+        let train = load_split(args.data_dir.join(args.dataset.name()), Split::Train)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator = (spec.build)(&args.dataset, &device, args.seed);
+        let mut generator = (spec.build)(args.dataset.name(), &device, args.seed);
         if let Some(path) = &args.resume {
             generator.load(&read_file(path)?)?;
             eprintln!(
@@ -480,8 +481,7 @@ mod cli {
     }
 
     fn sample(args: SampleArgs) -> Result<(), String> {
-        use genlab::generators::{check_train_set, find_generator, SampleRequest};
-        check_train_set(&args.dataset)?;
+        use genlab::generators::{find_generator, SampleRequest};
         let spec = find_generator(&args.model)?;
         if let Some(c) = args.class.filter(|c| *c > 9) {
             return Err(format!("--class {c}: classes are 0 to 9"));
@@ -495,8 +495,14 @@ mod cli {
         if args.n == 0 {
             return Err("--n must be at least 1".into());
         }
+        if args.labels_out.is_some() && !spec.conditional {
+            return Err(format!(
+                "the `{}` model draws no classes: --labels-out has nothing to write",
+                spec.name
+            ));
+        }
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator = (spec.build)(&args.dataset, &device, args.seed);
+        let mut generator = (spec.build)(args.dataset.name(), &device, args.seed);
         let weights = args
             .weights
             .clone()
@@ -512,18 +518,12 @@ mod cli {
             seed: args.seed,
         };
         let images = generator.sample(&request)?;
-        let pixels = futures_lite::future::block_on(genlab::classifier::read_f32(images))?;
+        let pixels = futures_lite::future::block_on(genlab::workload::read_f32(images))?;
         write_file(
             &args.out,
             &genlab::npy::write_npy_f32(&[args.n, 28, 28], &pixels),
         )?;
         if let Some(path) = &args.labels_out {
-            if !spec.conditional {
-                return Err(format!(
-                    "the `{}` model draws no classes: --labels-out has nothing to write",
-                    spec.name
-                ));
-            }
             let labels: Vec<i64> = request.classes().into_iter().map(i64::from).collect();
             write_file(path, &genlab::npy::write_npy_i64(&[args.n], &labels))?;
         }
@@ -535,18 +535,17 @@ mod cli {
         use futures_lite::future::block_on;
         use genlab::classifier::Classifier;
         use genlab::evaluation::{labels_from_npy, samples_from_npy, Evaluator};
-        use genlab::generators::check_train_set;
         use genlab::idx::{load_split, Split};
 
-        check_train_set(&args.dataset)?;
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
         let weights = args
             .classifier
             .clone()
             .unwrap_or_else(|| shipped_weights(&format!("classifier-{}.bpk", args.dataset)));
-        let classifier = Classifier::from_bytes(&read_file(&weights)?, &args.dataset, &device)
-            .map_err(|e| format!("{}: {e}", weights.display()))?;
-        let dir = args.data_dir.join(&args.dataset);
+        let classifier =
+            Classifier::from_bytes(&read_file(&weights)?, args.dataset.name(), &device)
+                .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let dir = args.data_dir.join(args.dataset.name());
         let test = load_split(&dir, Split::Test)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
         if let Some(n) = args.classify_test {
@@ -559,7 +558,8 @@ mod cli {
         let evaluator = block_on(Evaluator::new(classifier, &test.images))?;
         if let Some(n) = args.reference_points {
             let train = load_split(&dir, Split::Train).map_err(|e| e.to_string())?;
-            let points = block_on(evaluator.reference_points(&train, n, 0))?;
+            let images = genlab::evaluation::ReferenceImages::draw(&train, n, 0);
+            let points = block_on(evaluator.reference_points(&images))?;
             println!(
                 "{}",
                 serde_json::to_string(&points).map_err(|e| e.to_string())?
@@ -592,7 +592,7 @@ mod cli {
         use genlab::idx::{load_split, Split};
         use std::time::Instant;
 
-        let dir = args.data_dir.join(&args.dataset);
+        let dir = args.data_dir.join(args.dataset.name());
         let train = load_split(&dir, Split::Train)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
         let test = load_split(&dir, Split::Test).map_err(|e| e.to_string())?;
@@ -605,7 +605,7 @@ mod cli {
             shift: args.shift,
             seed: args.seed,
         };
-        let mut trainer = ClassifierTrainer::new(&args.dataset, settings, &device);
+        let mut trainer = ClassifierTrainer::new(args.dataset.name(), settings, &device);
         if let Some(path) = &args.resume {
             trainer
                 .resume(&read_file(path)?)

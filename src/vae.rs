@@ -1,10 +1,11 @@
-//! A conditional variational autoencoder (Kingma & Welling 2014) with a two-dimensional latent,
-//! so the page can show the whole latent plane: a Gaussian encoder `q(z | x, y)`, the
+//! A conditional variational autoencoder (Kingma & Welling 2014) with a two-dimensional latent
+//! (small enough to draw as a plane; the page's latent explorer is still to come): a Gaussian
+//! encoder `q(z | x, y)`, the
 //! reparameterisation `z = μ + σ ε`, a Bernoulli decoder `p(x | z, y)` on the grey levels read
 //! as probabilities, and the negative ELBO in nats per image,
 //! `−E_q[log p(x | z, y)] + KL(q(z | x, y) ‖ N(0, I))` with the KL in closed form.
-//! The class `y` enters as a one-hot vector: the page asks for a digit (or cycles through them)
-//! and the latent plane shows the styles of that class.
+//! The class `y` enters as a one-hot vector: samples are drawn for the class asked for, or the
+//! classes cycle 0–9.
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -67,13 +68,11 @@ impl VaeNet {
     }
 }
 
-/// One-hot rows for `classes`; `None` is the all-zero row (the latent explorer's "no class").
-fn one_hot(classes: &[Option<u8>], device: &Device) -> Tensor<2> {
+/// One-hot rows for `classes`.
+fn one_hot(classes: &[u8], device: &Device) -> Tensor<2> {
     let mut values = vec![0f32; classes.len() * CLASSES];
-    for (row, class) in classes.iter().enumerate() {
-        if let Some(c) = class {
-            values[row * CLASSES + *c as usize] = 1.0;
-        }
+    for (row, &class) in classes.iter().enumerate() {
+        values[row * CLASSES + class as usize] = 1.0;
     }
     Tensor::<2>::from_data(TensorData::new(values, [classes.len(), CLASSES]), device)
 }
@@ -132,19 +131,6 @@ impl Vae {
             .mul_scalar(0.5);
         reconstruction + kl
     }
-
-    /// Decoded images `[n, 1, 28, 28]` for latent points `z` (`n × 2`, row-major) and classes,
-    /// on the inference device: the page's latent explorer.
-    pub fn decode_points(&self, points: &[[f32; 2]], classes: &[Option<u8>]) -> Tensor<4> {
-        let device = self.train_device.clone().inner();
-        let net = self.net().valid();
-        let n = points.len();
-        let z = Tensor::<2>::from_data(
-            TensorData::new(points.iter().flatten().copied().collect(), [n, LATENT]),
-            &device,
-        );
-        sigmoid(net.decode(z, one_hot(classes, &device))).reshape([n, 1, SIDE, SIDE])
-    }
 }
 
 impl Generator for Vae {
@@ -162,8 +148,7 @@ impl Generator for Vae {
 
     fn train_step(&mut self, batch: ImageBatch) -> Tensor<1> {
         let n = batch.labels.len();
-        let classes: Vec<Option<u8>> = batch.labels.iter().map(|&l| Some(l)).collect();
-        let class = one_hot(&classes, &self.train_device);
+        let class = one_hot(&batch.labels, &self.train_device);
         let noise = host_normal([n, LATENT], &mut self.rng, &self.train_device);
         let pixels = batch.images.reshape([n, PIXELS]);
         let net = self.net.take().expect("network is present between steps");
@@ -183,8 +168,7 @@ impl Generator for Vae {
         let mut rng = SeededRng::new(request.seed);
         let z = host_normal([request.count, LATENT], &mut rng, &device);
         let net = self.net().valid();
-        let classes: Vec<Option<u8>> = request.classes().into_iter().map(Some).collect();
-        let class = one_hot(&classes, &device);
+        let class = one_hot(&request.classes(), &device);
         Ok(sigmoid(net.decode(z, class)).reshape([request.count, 1, SIDE, SIDE]))
     }
 

@@ -8,13 +8,13 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::classifier::{read_f32, Classifier, PIXELS};
-use crate::evaluation::Evaluator;
+use crate::classifier::{Classifier, PIXELS};
+use crate::evaluation::{Evaluator, ReferenceImages};
 use crate::generators::{find_generator, generators, Generator, ImageBatch, SampleRequest};
 use crate::idx::{page_header_len, read_page_bin, read_page_header, Dataset, PageData, Split};
 use crate::rng::SeededRng;
 use crate::web::{device_for, js_error, to_js};
-use crate::workload::read_losses;
+use crate::workload::{read_f32, read_losses};
 
 #[derive(Serialize)]
 struct GeneratorInfo {
@@ -80,6 +80,20 @@ struct ImageLabState {
     evaluator: Option<Rc<Evaluator>>,
     generator: Option<Box<dyn Generator>>,
     batch_rng: SeededRng,
+}
+
+impl ImageLabState {
+    fn generator(&self) -> Result<&dyn Generator, JsError> {
+        self.generator.as_deref().ok_or_else(no_generator)
+    }
+
+    fn generator_mut(&mut self) -> Result<&mut Box<dyn Generator>, JsError> {
+        self.generator.as_mut().ok_or_else(no_generator)
+    }
+}
+
+fn no_generator() -> JsError {
+    js_error("no generator yet")
 }
 
 #[wasm_bindgen]
@@ -230,9 +244,9 @@ impl ImageLab {
     #[wasm_bindgen(js_name = referencePoints)]
     pub async fn reference_points(&self, n: usize, seed: f64) -> Result<JsValue, JsError> {
         let evaluator = self.evaluator()?;
-        let train = self.split("train")?.clone();
+        let images = ReferenceImages::draw(&*self.split("train")?, n, seed as u64);
         let points = evaluator
-            .reference_points(&train, n, seed as u64)
+            .reference_points(&images)
             .await
             .map_err(js_error)?;
         to_js(&points)
@@ -255,10 +269,7 @@ impl ImageLab {
     #[wasm_bindgen(js_name = generatorState)]
     pub fn generator_state(&self) -> Result<JsValue, JsError> {
         let state = self.state.borrow();
-        let generator = state
-            .generator
-            .as_ref()
-            .ok_or_else(|| js_error("no generator yet"))?;
+        let generator = state.generator()?;
         to_js(&GeneratorState {
             name: generator.name(),
             steps: generator.steps_trained(),
@@ -277,19 +288,17 @@ impl ImageLab {
     ) -> Result<js_sys::Float32Array, JsError> {
         let losses = {
             let mut guard = self.state.borrow_mut();
-            let state = &mut *guard;
-            let generator = state
-                .generator
-                .as_mut()
-                .ok_or_else(|| js_error("no generator yet"))?;
+            let ImageLabState {
+                data,
+                generator,
+                batch_rng,
+                ..
+            } = &mut *guard;
+            let generator = generator.as_mut().ok_or_else(no_generator)?;
             let mut losses = Vec::with_capacity(steps as usize);
             for _ in 0..steps {
-                let images = ImageBatch::random(
-                    &state.data.train,
-                    batch,
-                    &mut state.batch_rng,
-                    generator.train_device(),
-                );
+                let images =
+                    ImageBatch::random(&data.train, batch, batch_rng, generator.train_device());
                 losses.push(generator.train_step(images));
             }
             losses
@@ -298,7 +307,7 @@ impl ImageLab {
         Ok(js_sys::Float32Array::from(values.as_slice()))
     }
 
-    /// `count` samples (values in `[0, 1]`, 784 per image); `class < 0` for none.
+    /// `count` samples (values in `[0, 1]`, 784 per image); `class < 0`: classes cycle 0–9.
     pub async fn sample(
         &self,
         count: usize,
@@ -309,10 +318,7 @@ impl ImageLab {
     ) -> Result<js_sys::Float32Array, JsError> {
         let images = {
             let state = self.state.borrow();
-            let generator = state
-                .generator
-                .as_ref()
-                .ok_or_else(|| js_error("no generator yet"))?;
+            let generator = state.generator()?;
             let request = SampleRequest {
                 count,
                 class: u8::try_from(class).ok().filter(|c| *c < 10),
@@ -331,10 +337,7 @@ impl ImageLab {
     pub async fn save_generator(&self) -> Result<Vec<u8>, JsError> {
         let pending = {
             let state = self.state.borrow();
-            let generator = state
-                .generator
-                .as_ref()
-                .ok_or_else(|| js_error("no generator yet"))?;
+            let generator = state.generator()?;
             generator.save()
         };
         pending.bytes().await.map_err(js_error)
@@ -346,10 +349,7 @@ impl ImageLab {
     pub fn load_generator(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         {
             let mut state = self.state.borrow_mut();
-            let generator = state
-                .generator
-                .as_mut()
-                .ok_or_else(|| js_error("no generator yet"))?;
+            let generator = state.generator_mut()?;
             generator.load(bytes).map_err(js_error)?;
         }
         self.generator_state()

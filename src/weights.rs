@@ -71,13 +71,7 @@ type WriteRecord = Box<dyn FnOnce(Vec<f32>) -> Result<Vec<u8>, String>>;
 impl PendingWeights {
     pub async fn bytes(self) -> Result<Vec<u8>, String> {
         let values = match self.flat {
-            Some(flat) => flat
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the weights back failed: {e:?}"))?
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|e| format!("weights are not f32: {e:?}"))?,
+            Some(flat) => crate::workload::read_f32(flat).await?,
             None => Vec::new(),
         };
         (self.finish)(values)

@@ -51,12 +51,18 @@ pub async fn read_losses(losses: Vec<Tensor<1>>) -> Result<Vec<f32>, String> {
     if losses.is_empty() {
         return Ok(Vec::new());
     }
-    let data = Tensor::cat(losses, 0)
+    read_f32(Tensor::cat(losses, 0)).await
+}
+
+/// Reads a tensor's values back as `f32`, asynchronously (the only way on WebGPU in the page).
+pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String> {
+    tensor
         .into_data_async()
         .await
-        .map_err(|e| format!("reading the loss failed: {e:?}"))?;
-    data.try_to_vec::<f32>()
-        .map_err(|e| format!("loss is not f32: {e:?}"))
+        .map_err(|e| format!("reading a result back failed: {e:?}"))?
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("a result is not f32: {e:?}"))
 }
 
 /// Runs `steps` steps natively and returns every loss; one readback at the end.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use futures_lite::future::block_on;
 use genlab::classifier::{Classifier, PIXELS};
-use genlab::evaluation::Evaluator;
+use genlab::evaluation::{Evaluator, ReferenceImages};
 use genlab::generators::{find_generator, ImageBatch, SampleRequest};
 use genlab::idx::{load_split, Dataset, Split};
 use genlab::rng::SeededRng;
@@ -115,7 +115,8 @@ fn fid_reference_points_bracket_real_images() {
         "FID of the reference itself: {}",
         itself.fid
     );
-    let points = block_on(evaluator.reference_points(&train, 1000, 7)).unwrap();
+    let images = ReferenceImages::draw(&train, 1000, 7);
+    let points = block_on(evaluator.reference_points(&images)).unwrap();
     assert!(
         points.train_vs_test * 20.0 < points.mean_image.min(points.noise),
         "real images must score far below trivial generators: {points:?}"
@@ -150,12 +151,12 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
         steps: None,
         seed: 5,
     };
-    let before = block_on(genlab::classifier::read_f32(vae.sample(&request).unwrap())).unwrap();
+    let before = block_on(genlab::workload::read_f32(vae.sample(&request).unwrap())).unwrap();
     let err = vae.load(&mnist_classifier).unwrap_err();
     assert!(err.contains("`classifier` model"), "{err}");
     let err = vae.load(&shipped("vae-fashion.bpk")).unwrap_err();
     assert!(err.contains("trained on `fashion`"), "{err}");
-    let after = block_on(genlab::classifier::read_f32(vae.sample(&request).unwrap())).unwrap();
+    let after = block_on(genlab::workload::read_f32(vae.sample(&request).unwrap())).unwrap();
     assert_eq!(
         before, after,
         "a refused file must leave the model as it was"
@@ -191,7 +192,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
         seed,
     };
     let read = |g: &dyn genlab::generators::Generator, seed| {
-        block_on(genlab::classifier::read_f32(
+        block_on(genlab::workload::read_f32(
             g.sample(&request(seed)).unwrap(),
         ))
         .unwrap()
@@ -213,9 +214,11 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
     );
 }
 
-fn genlab(args: &[&str]) -> (bool, String, String) {
+/// Runs the `genlab` binary on a command line (words split at spaces; the temporary paths used
+/// here have none): (success, stdout, stderr).
+fn genlab(command_line: &str) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_genlab"))
-        .args(args)
+        .args(command_line.split_whitespace())
         .current_dir(root())
         .output()
         .unwrap();
@@ -235,35 +238,19 @@ fn cli_samples_with_the_shipped_weights_and_evaluates_them() {
     std::fs::create_dir_all(&dir).unwrap();
     let samples: PathBuf = dir.join("samples.npy");
     let labels: PathBuf = dir.join("labels.npy");
-    let (ok, _, err) = genlab(&[
-        "sample",
-        "--model",
-        "vae",
-        "--dataset",
-        "mnist",
-        "--n",
-        "300",
-        "--seed",
-        "4",
-        "--out",
-        samples.to_str().unwrap(),
-        "--labels-out",
-        labels.to_str().unwrap(),
-    ]);
+    let flat: PathBuf = dir.join("flat.npy");
+    let (samples, labels, flat_path) = (samples.display(), labels.display(), flat.display());
+    let (ok, _, err) = genlab(&format!(
+        "sample --model vae --dataset mnist --n 300 --seed 4 --out {samples} --labels-out {labels}"
+    ));
     assert!(ok, "{err}");
-    let array = genlab::npy::read_npy(&std::fs::read(&samples).unwrap()).unwrap();
+    let array = genlab::npy::read_npy(&std::fs::read(dir.join("samples.npy")).unwrap()).unwrap();
     assert_eq!(array.shape, vec![300, 28, 28]);
     assert!(array.data.iter().all(|v| (0.0..=1.0).contains(v)));
 
-    let (ok, out, err) = genlab(&[
-        "eval",
-        "--dataset",
-        "mnist",
-        "--samples",
-        samples.to_str().unwrap(),
-        "--labels",
-        labels.to_str().unwrap(),
-    ]);
+    let (ok, out, err) = genlab(&format!(
+        "eval --dataset mnist --samples {samples} --labels {labels}"
+    ));
     assert!(ok, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(report["n"], 300);
@@ -275,31 +262,17 @@ fn cli_samples_with_the_shipped_weights_and_evaluates_them() {
 
     // A user's mistakes get a message, not a panic.
     std::fs::write(
-        dir.join("flat.npy"),
+        &flat,
         genlab::npy::write_npy_f32(&[3, 784], &[0.5; 3 * 784]),
     )
     .unwrap();
-    let (ok, _, err) = genlab(&[
-        "eval",
-        "--dataset",
-        "mnist",
-        "--samples",
-        dir.join("flat.npy").to_str().unwrap(),
-    ]);
+    let (ok, _, err) = genlab(&format!("eval --dataset mnist --samples {flat_path}"));
     assert!(!ok && err.contains("(N, 28, 28)"), "{err}");
-    let (ok, _, err) = genlab(&["sample", "--model", "gan", "--dataset", "mnist", "--n", "2"]);
+    let (ok, _, err) = genlab("sample --model gan --dataset mnist --n 2");
     assert!(!ok && err.contains("unknown model `gan`"), "{err}");
-    let (ok, _, err) = genlab(&[
-        "sample",
-        "--model",
-        "vae",
-        "--dataset",
-        "mnist",
-        "--n",
-        "2",
-        "--weights",
-        samples.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = genlab(&format!(
+        "sample --model vae --dataset mnist --n 2 --weights {samples}"
+    ));
     assert!(!ok && err.contains("not a genlab weights file"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -52,7 +52,7 @@ function drawGrid(canvas, pixels, count, columns, { scale = 1, captions = null }
     }
   }
   const zoom = Math.max(1, Math.floor(canvas.width / image.width));
-  canvas.height = image.height * zoom + (captions ? 0 : 0);
+  canvas.height = image.height * zoom;
   const off = new OffscreenCanvas(image.width, image.height);
   off.getContext('2d').putImageData(image, 0, 0);
   const ctx = canvas.getContext('2d');
@@ -269,12 +269,14 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         run.times.push({ n, ms: performance.now() - t0 });
         run.losses.push(...losses);
         const state = view.lab.lab.generatorState();
-        for (let i = 0; i < losses.length; i++) view.losses.push([state.steps - losses.length + 1 + i, losses[i]]);
+        const before = state.steps - losses.length;
+        for (let i = 0; i < losses.length; i++) view.losses.push([before + 1 + i, losses[i]]);
         const recent = run.times.slice(1);
         const rate = recent.length ? recent.reduce((a, t) => a + t.n, 0) / (recent.reduce((a, t) => a + t.ms, 0) / 1000) : NaN;
         $('im-model-status').textContent = `training on ${view.backend}: step ${state.steps} (${run.losses.length}/${steps} this run), loss ${losses.at(-1).toFixed(2)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${Number.isFinite(rate) ? ((steps - run.losses.length) / rate).toFixed(0) : '…'} s`;
         plotCurve($('im-loss'), [{ points: view.losses, colour: '#2f6fde' }]);
-        if (fidEvery && state.steps % fidEvery === 0) { await drawSamples(); await fidPoint(); }
+        // A chunk may step over a multiple of fidEvery; a crossing counts.
+        if (fidEvery && Math.floor(state.steps / fidEvery) > Math.floor(before / fidEvery)) { await drawSamples(); await fidPoint(); }
         await new Promise((r) => setTimeout(r, 0));
       }
     } finally {
@@ -339,7 +341,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         $('im-model-status').textContent = `The ${params.model} model is not built yet; built: ${registered.join(', ')}.`;
         return;
       }
-      if (datasetChanged || modelChanged || !view.lab.lab.generatorState) await newModel();
+      if (datasetChanged || modelChanged) await newModel();
       else await drawSamples();
     })();
     view.loading = work.catch(() => {});
