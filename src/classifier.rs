@@ -203,6 +203,9 @@ pub struct TrainSettings {
     pub lr_decay: f64,
     /// Augmentation: each training image is moved by up to this many pixels along each axis.
     pub shift: usize,
+    /// Augmentation: mirror half the training images left–right (right for clothing, wrong for
+    /// digits).
+    pub flip: bool,
     pub seed: u64,
 }
 
@@ -214,6 +217,7 @@ impl Default for TrainSettings {
             learning_rate: 1e-3,
             lr_decay: 0.5,
             shift: 0,
+            flip: false,
             seed: 0,
         }
     }
@@ -286,14 +290,17 @@ impl ClassifierTrainer {
         let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
         let mut one_hot = vec![0f32; indices.len() * CLASSES];
         for (row, &i) in indices.iter().enumerate() {
-            let image = data.image(i);
+            let mut image = data.image(i).to_vec();
+            if self.settings.flip && self.rng.below(2) == 1 {
+                image.chunks_mut(SIDE).for_each(|line| line.reverse());
+            }
             match self.settings.shift {
-                0 => pixels.extend_from_slice(image),
+                0 => pixels.extend_from_slice(&image),
                 max => {
                     let span = 2 * max as u64 + 1;
                     let dx = self.rng.below(span) as isize - max as isize;
                     let dy = self.rng.below(span) as isize - max as isize;
-                    pixels.extend(shifted(image, dx, dy));
+                    pixels.extend(shifted(&image, dx, dy));
                 }
             }
             one_hot[row * CLASSES + data.labels[i] as usize] = 1.0;

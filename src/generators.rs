@@ -55,6 +55,9 @@ pub struct SampleRequest {
     pub guidance: f64,
     /// Sampler steps (models that sample in one pass ignore it).
     pub steps: Option<usize>,
+    /// DDIM's stochasticity in `[0, 1]`: 0 deterministic, 1 with every step ancestral
+    /// sampling (models without such a sampler ignore it).
+    pub eta: f64,
     pub seed: u64,
 }
 
@@ -109,11 +112,13 @@ pub struct GeneratorSpec {
     pub summary: &'static str,
     /// Whether samples can be asked for a class.
     pub conditional: bool,
+    /// The classifier-free guidance weight samples are drawn with unless asked otherwise.
+    pub default_guidance: f64,
     pub build: fn(dataset: &str, device: &Device, seed: u64) -> Box<dyn Generator>,
 }
 
 pub fn generators() -> &'static [GeneratorSpec] {
-    &[crate::vae::GENERATOR]
+    &[crate::vae::GENERATOR, crate::ddpm::GENERATOR]
 }
 
 pub fn find_generator(name: &str) -> Result<&'static GeneratorSpec, String> {

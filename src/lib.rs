@@ -4,7 +4,9 @@
 pub mod backend;
 pub mod choice;
 pub mod classifier;
+pub mod ddpm;
 pub mod density;
+pub mod diffusion;
 pub mod evaluation;
 pub mod fid;
 pub mod generators;
@@ -21,6 +23,8 @@ pub mod rng;
 pub mod samplers;
 pub mod state;
 pub mod tensor_particles;
+pub mod timeseries;
+pub mod unet;
 pub mod vae;
 pub mod weights;
 pub mod workload;

@@ -94,6 +94,25 @@ mod cli {
         Classifier(ClassifierArgs),
         /// The conditional VAE of the image lab.
         Vae(GeneratorTrainArgs),
+        /// The class-conditional diffusion model (U-Net, classifier-free guidance).
+        Ddpm(DdpmTrainArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct DdpmTrainArgs {
+        #[command(flatten)]
+        common: GeneratorTrainArgs,
+        /// β schedule: linear or cosine.
+        #[arg(long, default_value = "linear")]
+        schedule: genlab::diffusion::BetaSchedule,
+        /// Diffusion steps T.
+        #[arg(long, default_value_t = genlab::diffusion::DEFAULT_STEPS)]
+        diffusion_steps: usize,
+        /// U-Net widths: channels at 14×14, at 7×7, embedding width.
+        #[arg(long, default_value = "32,64,128")]
+        unet: String,
+        #[arg(long, default_value_t = 5e-4)]
+        learning_rate: f64,
     }
 
     #[derive(clap::Args)]
@@ -138,10 +157,15 @@ mod cli {
         /// Draw every sample from this class (0–9); without it classes cycle 0, 1, …, 9.
         #[arg(long)]
         class: Option<u8>,
-        #[arg(long, default_value_t = 0.0)]
-        guidance: f64,
+        /// Classifier-free guidance weight (default: the model's own, e.g. 1 for ddpm).
+        #[arg(long)]
+        guidance: Option<f64>,
+        /// Sampler steps (ddpm: DDIM steps, default 50; 1000 with --eta 1 is ancestral DDPM).
         #[arg(long)]
         steps: Option<usize>,
+        /// DDIM's stochasticity η in [0, 1].
+        #[arg(long, default_value_t = 0.0)]
+        eta: f64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long, default_value = "cpu")]
@@ -199,6 +223,9 @@ mod cli {
         /// Augmentation: shift training images by up to this many pixels.
         #[arg(long, default_value_t = 0)]
         shift: usize,
+        /// Augmentation: mirror half the training images left–right (clothing, not digits).
+        #[arg(long)]
+        flip: bool,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// cpu or webgpu (this machine's wgpu adapter).
@@ -272,7 +299,29 @@ mod cli {
             Command::Langevin(args) => langevin(args),
             Command::Train { model } => match model {
                 TrainCommand::Classifier(args) => train_classifier(args),
-                TrainCommand::Vae(args) => train_generator("vae", args),
+                TrainCommand::Vae(args) => {
+                    let device = native_device(args.backend.parse::<BackendKind>()?)?;
+                    let spec = genlab::generators::find_generator("vae")?;
+                    let generator = (spec.build)(args.dataset.name(), &device, args.seed);
+                    train_generator(generator, args)
+                }
+                TrainCommand::Ddpm(args) => {
+                    use genlab::ddpm::{Ddpm, DdpmSettings};
+                    let device = native_device(args.common.backend.parse::<BackendKind>()?)?;
+                    let settings = DdpmSettings {
+                        unet: genlab::unet::UNetConfig::from_text(&args.unet)?,
+                        schedule: args.schedule,
+                        diffusion_steps: args.diffusion_steps,
+                        learning_rate: args.learning_rate,
+                    };
+                    let generator = Ddpm::new(
+                        args.common.dataset.name(),
+                        &device,
+                        args.common.seed,
+                        settings,
+                    );
+                    train_generator(Box::new(generator), args.common)
+                }
             },
             Command::Sample(args) => sample(args),
             Command::Eval(args) => eval(args),
@@ -421,17 +470,18 @@ mod cli {
         std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    fn train_generator(model: &str, args: GeneratorTrainArgs) -> Result<(), String> {
-        use genlab::generators::{find_generator, ImageBatch};
+    fn train_generator(
+        mut generator: Box<dyn genlab::generators::Generator>,
+        args: GeneratorTrainArgs,
+    ) -> Result<(), String> {
+        use genlab::generators::ImageBatch;
         use genlab::idx::{load_split, Split};
         use genlab::rng::SeededRng;
         use std::time::Instant;
 
-        let spec = find_generator(model)?;
+        let model = generator.name();
         let train = load_split(args.data_dir.join(args.dataset.name()), Split::Train)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
-        let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator = (spec.build)(args.dataset.name(), &device, args.seed);
         if let Some(path) = &args.resume {
             generator.load(&read_file(path)?)?;
             eprintln!(
@@ -513,8 +563,9 @@ mod cli {
         let request = SampleRequest {
             count: args.n,
             class: args.class,
-            guidance: args.guidance,
+            guidance: args.guidance.unwrap_or(spec.default_guidance),
             steps: args.steps,
+            eta: args.eta,
             seed: args.seed,
         };
         let images = generator.sample(&request)?;
@@ -603,6 +654,7 @@ mod cli {
             learning_rate: args.learning_rate,
             lr_decay: args.lr_decay,
             shift: args.shift,
+            flip: args.flip,
             seed: args.seed,
         };
         let mut trainer = ClassifierTrainer::new(args.dataset.name(), settings, &device);
@@ -652,8 +704,9 @@ mod cli {
                 (
                     "command",
                     format!(
-                        "genlab train classifier --dataset {} --epochs {} --batch {} --learning-rate {} --lr-decay {} --shift {} --seed {}{}",
-                        args.dataset, args.epochs, args.batch, args.learning_rate, args.lr_decay, args.shift, args.seed,
+                        "genlab train classifier --dataset {} --epochs {} --batch {} --learning-rate {} --lr-decay {} --shift {}{} --seed {}{}",
+                        args.dataset, args.epochs, args.batch, args.learning_rate, args.lr_decay, args.shift,
+                        if args.flip { " --flip" } else { "" }, args.seed,
                         args.resume.as_ref().map_or(String::new(), |p| format!(" --resume {}", p.display()))
                     ),
                 ),

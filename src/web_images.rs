@@ -314,6 +314,7 @@ impl ImageLab {
         class: i32,
         guidance: f64,
         steps: u32,
+        eta: f64,
         seed: f64,
     ) -> Result<js_sys::Float32Array, JsError> {
         let images = {
@@ -324,6 +325,7 @@ impl ImageLab {
                 class: u8::try_from(class).ok().filter(|c| *c < 10),
                 guidance,
                 steps: (steps > 0).then_some(steps as usize),
+                eta,
                 seed: seed as u64,
             };
             generator.sample(&request).map_err(js_error)?

@@ -29,7 +29,11 @@ pub struct WorkloadInfo {
 }
 
 pub fn workloads() -> &'static [WorkloadSpec] {
-    &[crate::mlp2d::WORKLOAD, crate::classifier::WORKLOAD]
+    &[
+        crate::mlp2d::WORKLOAD,
+        crate::classifier::WORKLOAD,
+        crate::ddpm::WORKLOAD,
+    ]
 }
 
 pub fn find_workload(name: &str) -> Result<&'static WorkloadSpec, String> {

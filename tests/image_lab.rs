@@ -149,6 +149,7 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
         class: Some(3),
         guidance: 0.0,
         steps: None,
+        eta: 0.0,
         seed: 5,
     };
     let before = block_on(genlab::workload::read_f32(vae.sample(&request).unwrap())).unwrap();
@@ -189,6 +190,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
         class: None,
         guidance: 0.0,
         steps: None,
+        eta: 0.0,
         seed,
     };
     let read = |g: &dyn genlab::generators::Generator, seed| {

@@ -205,13 +205,13 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
 
   function sampleSettings() {
     const p = view.params;
-    return { count: Number(p.n), cls: Number(p.class), guidance: Number(p.guidance), steps: Number(p.steps), seed: Number(p.seed) };
+    return { count: Number(p.n), cls: Number(p.class), guidance: Number(p.guidance), steps: Number(p.steps), eta: Number(p.eta), seed: Number(p.seed) };
   }
 
   async function drawSamples() {
     const s = sampleSettings();
     const t0 = performance.now();
-    const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.seed);
+    const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.eta ?? 0, s.seed);
     const ms = performance.now() - t0;
     drawGrid($('im-samples'), pixels, s.count, 8);
     $('im-sample-status').textContent = `${s.count} samples${s.cls >= 0 ? ` of class ${view.lab.lab.info().classes[s.cls]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
@@ -241,7 +241,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   async function fidPoint() {
     await ensureEvaluation();
     const s = sampleSettings();
-    const pixels = await view.lab.lab.sample(FID_SAMPLES, -1, s.guidance, s.steps, s.seed + 1);
+    const pixels = await view.lab.lab.sample(FID_SAMPLES, -1, s.guidance, s.steps, s.eta ?? 0, s.seed + 1);
     const classes = Array.from({ length: FID_SAMPLES }, (_, i) => i % 10); // what class -1 draws
     const report = await view.lab.lab.evaluate(pixels, view.conditional ? Uint8Array.from(classes) : undefined);
     const step = view.lab.lab.generatorState().steps;

@@ -1,0 +1,395 @@
+//! A class-conditional denoising diffusion model (Ho et al. 2020) with classifier-free guidance
+//! (Ho & Salimans 2021): ε-prediction with the [`UNet`], the class dropped to the null token for
+//! 10 % of training images, an exponential moving average of the weights for sampling, and
+//! DDIM (Song et al. 2021) or ancestral sampling from [`crate::diffusion`].
+//!
+//! Images are scaled to `[−1, 1]`. Guidance with weight `w` predicts
+//! `ε̃ = (1 + w)·ε(x, c) − w·ε(x, ∅)`: `w = 0` is the plain conditional model.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::classifier::SIDE;
+use crate::diffusion::{BetaSchedule, NoiseSchedule, ReverseStep, DEFAULT_STEPS};
+use crate::generators::{host_normal, Generator, GeneratorSpec, ImageBatch, SampleRequest};
+use crate::rng::SeededRng;
+use crate::unet::{UNet, UNetConfig, NULL_CLASS};
+use crate::weights::{load_module, read_identity, save_module, PendingWeights};
+
+pub const GENERATOR: GeneratorSpec = GeneratorSpec {
+    name: "ddpm",
+    summary: "class-conditional DDPM, U-Net at 14×14/7×7 (space-to-depth), classifier-free guidance, DDIM",
+    conditional: true,
+    default_guidance: DEFAULT_GUIDANCE,
+    build: |dataset, device, seed| Box::new(Ddpm::new(dataset, device, seed, DdpmSettings::default())),
+};
+
+/// Fraction of training images whose class is replaced by the null token.
+pub const LABEL_DROPOUT: f64 = 0.1;
+/// DDIM steps when a request names none.
+pub const DEFAULT_SAMPLE_STEPS: usize = 50;
+/// The guidance weight the page and the CLI start from.
+pub const DEFAULT_GUIDANCE: f64 = 1.0;
+const EMA_DECAY: f64 = 0.999;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DdpmSettings {
+    pub unet: UNetConfig,
+    pub schedule: BetaSchedule,
+    pub diffusion_steps: usize,
+    pub learning_rate: f64,
+}
+
+impl Default for DdpmSettings {
+    fn default() -> Self {
+        Self {
+            unet: UNetConfig::default(),
+            schedule: BetaSchedule::Linear,
+            diffusion_steps: DEFAULT_STEPS,
+            learning_rate: 5e-4,
+        }
+    }
+}
+
+/// The trained weights and their moving average, saved together so training resumes exactly.
+#[derive(Module, Debug)]
+struct DdpmNets {
+    net: UNet,
+    ema: UNet,
+}
+
+pub struct Ddpm {
+    nets: Option<DdpmNets>,
+    optimizer: ModuleOptimizer,
+    train_device: Device,
+    dataset: String,
+    settings: DdpmSettings,
+    schedule: NoiseSchedule,
+    rng: SeededRng,
+    steps: usize,
+}
+
+/// Every float parameter of a module, in visiting order.
+#[derive(Default)]
+struct Parameters(Vec<Tensor<1>>);
+
+impl ModuleVisitor for Parameters {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let value = param.val().detach();
+        let n = value.shape().num_elements();
+        self.0.push(value.reshape([n]));
+    }
+}
+
+/// `ema ← decay·ema + (1 − decay)·current`, parameter by parameter in visiting order.
+struct MovingAverage {
+    current: std::vec::IntoIter<Tensor<1>>,
+    decay: f64,
+}
+
+impl ModuleMapper for MovingAverage {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let current = self.current.next().expect("the same architecture");
+        let decay = self.decay;
+        param.map(|average| {
+            let shape = average.shape();
+            (average.mul_scalar(decay) + current.reshape(shape).mul_scalar(1.0 - decay)).detach()
+        })
+    }
+}
+
+impl Ddpm {
+    pub fn new(dataset: &str, device: &Device, seed: u64, settings: DdpmSettings) -> Self {
+        let train_device = device.clone().autodiff();
+        let mut rng = SeededRng::new(seed ^ 0x6464_706d_6e69_7374);
+        let net = UNet::new(settings.unet, &mut rng, &train_device);
+        let ema = net.clone();
+        Self {
+            nets: Some(DdpmNets { net, ema }),
+            optimizer: AdamConfig::new().init(),
+            train_device,
+            dataset: dataset.to_string(),
+            schedule: NoiseSchedule::new(settings.schedule, settings.diffusion_steps),
+            settings,
+            rng,
+            steps: 0,
+        }
+    }
+
+    /// A model with the architecture and schedule a weights file records, loaded from it.
+    pub fn from_bytes(bytes: &[u8], dataset: &str, device: &Device) -> Result<Self, String> {
+        let identity = read_identity(bytes)?;
+        let mut settings = DdpmSettings::default();
+        if let Some(widths) = identity.extra.get("unet") {
+            settings.unet = UNetConfig::from_text(widths)?;
+        }
+        let mut model = Self::new(dataset, device, 0, settings);
+        model.load(bytes)?;
+        Ok(model)
+    }
+
+    pub fn settings(&self) -> DdpmSettings {
+        self.settings
+    }
+
+    pub fn schedule(&self) -> &NoiseSchedule {
+        &self.schedule
+    }
+
+    fn nets(&self) -> &DdpmNets {
+        self.nets
+            .as_ref()
+            .expect("networks are present between steps")
+    }
+
+    fn ema_decay(&self) -> f64 {
+        // Warm-up (as in TensorFlow's ExponentialMovingAverage with num_updates): early
+        // averages forget the random initialisation quickly.
+        EMA_DECAY.min((1.0 + self.steps as f64) / (10.0 + self.steps as f64))
+    }
+
+    /// The guided noise estimate of `x` at timestep `t` for `classes`.
+    fn guided_noise(
+        net: &UNet,
+        x: Tensor<4>,
+        t: usize,
+        classes: &[usize],
+        guidance: f64,
+    ) -> Tensor<4> {
+        let n = classes.len();
+        if guidance == 0.0 {
+            return net.forward(x, &vec![t; n], classes);
+        }
+        // One pass over conditional and unconditional copies: one set of kernels, not two.
+        let mut both = classes.to_vec();
+        both.extend(std::iter::repeat_n(NULL_CLASS, n));
+        let noise = net.forward(Tensor::cat(vec![x.clone(), x], 0), &vec![t; 2 * n], &both);
+        let conditional = noise.clone().slice([0..n]);
+        let unconditional = noise.slice([n..2 * n]);
+        conditional.mul_scalar(1.0 + guidance) - unconditional.mul_scalar(guidance)
+    }
+
+    fn reverse_update(
+        step: &ReverseStep,
+        x: Tensor<4>,
+        noise_estimate: Tensor<4>,
+        rng: &mut SeededRng,
+    ) -> Tensor<4> {
+        let x0 = (x.clone().mul_scalar(step.x0_from_noisy)
+            - noise_estimate.mul_scalar(step.x0_from_noise))
+        .clamp(-1.0, 1.0);
+        let mut next = x0.mul_scalar(step.a) + x.mul_scalar(step.b);
+        if step.sigma > 0.0 {
+            let shape = next.dims();
+            let device = next.device();
+            next = next + host_normal(shape, rng, &device).mul_scalar(step.sigma);
+        }
+        next
+    }
+
+    /// Samples with the moving-average weights.
+    fn sample_ema(&self, request: &SampleRequest) -> Result<Tensor<4>, String> {
+        let eta = request.eta;
+        if request.count == 0 {
+            return Err("ask for at least one sample".into());
+        }
+        if !(0.0..=1.0).contains(&eta) {
+            return Err(format!("η must be between 0 and 1, not {eta}"));
+        }
+        let steps = request.steps.unwrap_or(DEFAULT_SAMPLE_STEPS);
+        if steps == 0 || steps > self.schedule.steps() {
+            return Err(format!(
+                "sampler steps must be between 1 and {}, not {steps}",
+                self.schedule.steps()
+            ));
+        }
+        let device = self.train_device.clone().inner();
+        let net = self.nets().ema.valid();
+        let classes: Vec<usize> = request.classes().iter().map(|&c| c as usize).collect();
+        let mut rng = SeededRng::new(request.seed);
+        let mut x = host_normal([request.count, 1, SIDE, SIDE], &mut rng, &device);
+        for step in self.schedule.reverse_steps(steps, eta) {
+            let noise = Self::guided_noise(&net, x.clone(), step.t, &classes, request.guidance);
+            x = Self::reverse_update(&step, x, noise, &mut rng);
+        }
+        Ok(x.add_scalar(1.0).mul_scalar(0.5).clamp(0.0, 1.0))
+    }
+}
+
+impl Generator for Ddpm {
+    fn name(&self) -> &'static str {
+        GENERATOR.name
+    }
+
+    fn dataset(&self) -> &str {
+        &self.dataset
+    }
+
+    fn train_device(&self) -> &Device {
+        &self.train_device
+    }
+
+    fn train_step(&mut self, batch: ImageBatch) -> Tensor<1> {
+        let n = batch.labels.len();
+        let device = self.train_device.clone();
+        let total = self.schedule.steps() as u64;
+        let times: Vec<usize> = (0..n).map(|_| 1 + self.rng.below(total) as usize).collect();
+        let classes: Vec<usize> = batch
+            .labels
+            .iter()
+            .map(|&c| {
+                if self.rng.uniform() < LABEL_DROPOUT {
+                    NULL_CLASS
+                } else {
+                    c as usize
+                }
+            })
+            .collect();
+        let (mut signal, mut spread) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for &t in &times {
+            let (a, b) = self.schedule.noising(t);
+            signal.push(a as f32);
+            spread.push(b as f32);
+        }
+        let column =
+            |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [n, 1, 1, 1]), &device);
+        let noise = host_normal([n, 1, SIDE, SIDE], &mut self.rng, &device);
+        let x0 = batch.images.mul_scalar(2.0).sub_scalar(1.0);
+        let noisy = x0 * column(signal) + noise.clone() * column(spread);
+
+        let DdpmNets { net, ema } = self
+            .nets
+            .take()
+            .expect("networks are present between steps");
+        let loss = (net.forward(noisy, &times, &classes) - noise)
+            .square()
+            .mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let net = self.optimizer.step(self.settings.learning_rate, net, grads);
+        let mut current = Parameters::default();
+        net.visit(&mut current);
+        let ema = ema.map(&mut MovingAverage {
+            current: current.0.into_iter(),
+            decay: self.ema_decay(),
+        });
+        self.nets = Some(DdpmNets { net, ema });
+        self.steps += 1;
+        loss.detach()
+    }
+
+    fn steps_trained(&self) -> usize {
+        self.steps
+    }
+
+    fn sample(&self, request: &SampleRequest) -> Result<Tensor<4>, String> {
+        self.sample_ema(request)
+    }
+
+    fn save(&self) -> PendingWeights {
+        save_module(
+            self.nets(),
+            self.name(),
+            &self.dataset,
+            &[
+                ("steps", self.steps.to_string()),
+                ("unet", self.settings.unet.to_text()),
+                ("schedule", self.settings.schedule.to_string()),
+                ("diffusion_steps", self.settings.diffusion_steps.to_string()),
+            ],
+        )
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let identity = read_identity(bytes)?;
+        let recorded = identity.extra.get("unet").map(String::as_str);
+        if recorded.is_some_and(|w| w != self.settings.unet.to_text()) {
+            return Err(format!(
+                "these weights are for a U-Net of widths {}, this model's are {}",
+                recorded.unwrap_or_default(),
+                self.settings.unet.to_text()
+            ));
+        }
+        let mut settings = self.settings;
+        if let Some(kind) = identity.extra.get("schedule") {
+            settings.schedule = kind.parse()?;
+        }
+        if let Some(steps) = identity.extra.get("diffusion_steps") {
+            settings.diffusion_steps = steps
+                .parse()
+                .ok()
+                .filter(|&t: &usize| t >= 2)
+                .ok_or_else(|| format!("weights file: bad diffusion_steps `{steps}`"))?;
+        }
+        let (nets, identity) = load_module(self.nets(), bytes, self.name(), &self.dataset)?;
+        self.nets = Some(nets);
+        self.schedule = NoiseSchedule::new(settings.schedule, settings.diffusion_steps);
+        self.settings = settings;
+        self.steps = identity
+            .extra
+            .get("steps")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        self.optimizer = AdamConfig::new().init();
+        Ok(())
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.nets().net.num_params()
+    }
+
+    fn loss_name(&self) -> &'static str {
+        "ε-prediction MSE"
+    }
+}
+
+/// The calibration and benchmark workload of the diffusion model: one training step of the
+/// default U-Net on a fixed batch of 64 seeded random images.
+pub const WORKLOAD: crate::workload::WorkloadSpec = crate::workload::WorkloadSpec {
+    name: "unet28",
+    summary: "DDPM U-Net training step (14×14/7×7, channels 32/64), batch 64",
+    build: |device, seed| Box::new(CalibrationStep::new(device, seed)),
+};
+
+struct CalibrationStep {
+    model: Ddpm,
+    images: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+impl CalibrationStep {
+    fn new(device: &Device, seed: u64) -> Self {
+        let mut rng = SeededRng::new(seed);
+        let batch = 64;
+        Self {
+            model: Ddpm::new(
+                "calibration",
+                &device.clone().inner(),
+                seed,
+                DdpmSettings::default(),
+            ),
+            images: (0..batch * SIDE * SIDE)
+                .map(|_| rng.uniform() as f32)
+                .collect(),
+            labels: (0..batch).map(|_| rng.below(10) as u8).collect(),
+        }
+    }
+}
+
+impl crate::workload::Trainer for CalibrationStep {
+    fn step(&mut self) -> Tensor<1> {
+        let n = self.labels.len();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(self.images.clone(), [n, 1, SIDE, SIDE]),
+            self.model.train_device(),
+        );
+        self.model.train_step(ImageBatch {
+            images,
+            labels: self.labels.clone(),
+        })
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.model.parameter_count()
+    }
+}
