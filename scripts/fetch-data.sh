@@ -415,3 +415,4 @@ if [ "$rc" = 42 ]; then
 elif [ "$rc" != 0 ]; then
   exit "$rc"
 fi
+[ "$#" -gt 0 ] || "$REPO_ROOT/scripts/fetch-air.sh"  # no argument: also the CSDI demo's PM10 series

@@ -22,7 +22,13 @@ pub const GENERATOR: GeneratorSpec = GeneratorSpec {
     summary: "class-conditional DDPM, U-Net at 14×14/7×7 (space-to-depth), classifier-free guidance, DDIM",
     conditional: true,
     default_guidance: DEFAULT_GUIDANCE,
-    build: |dataset, device, seed| Box::new(Ddpm::new(dataset, device, seed, DdpmSettings::default())),
+    build: |dataset, device, seed, options| {
+        let settings = DdpmSettings {
+            schedule: options.schedule,
+            ..DdpmSettings::default()
+        };
+        Box::new(Ddpm::new(dataset, device, seed, settings))
+    },
 };
 
 /// Fraction of training images whose class is replaced by the null token.
@@ -165,8 +171,7 @@ impl Ddpm {
         let mut both = classes.to_vec();
         both.extend(std::iter::repeat_n(NULL_CLASS, n));
         let noise = net.forward(Tensor::cat(vec![x.clone(), x], 0), &vec![t; 2 * n], &both);
-        let conditional = noise.clone().slice([0..n]);
-        let unconditional = noise.slice([n..2 * n]);
+        let [conditional, unconditional] = [0, 1].map(|half| noise.clone().narrow(0, half * n, n));
         conditional.mul_scalar(1.0 + guidance) - unconditional.mul_scalar(guidance)
     }
 
@@ -347,7 +352,7 @@ impl Generator for Ddpm {
 /// default U-Net on a fixed batch of 64 seeded random images.
 pub const WORKLOAD: crate::workload::WorkloadSpec = crate::workload::WorkloadSpec {
     name: "unet28",
-    summary: "DDPM U-Net training step (14×14/7×7, channels 32/64), batch 64",
+    summary: "DDPM U-Net training step (14×14/7×7, channels 16/48), batch 64",
     build: |device, seed| Box::new(CalibrationStep::new(device, seed)),
 };
 

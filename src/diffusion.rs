@@ -7,47 +7,14 @@
 //! device only does the elementwise arithmetic. DDIM with `η = 1` over all `T` steps is exactly
 //! the ancestral sampler (`tests` checks the coefficients agree).
 
-use std::str::FromStr;
-
 /// Diffusion steps unless a model says otherwise.
 pub const DEFAULT_STEPS: usize = 1000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BetaSchedule {
-    /// `β_t` from `1e-4` to `0.02` in equal increments (Ho et al.), rescaled by `1000/T` so the
-    /// total noise does not depend on `T`.
-    Linear,
-    /// `ᾱ_t = f(t)/f(0)`, `f(t) = cos²(((t/T) + s)/(1 + s) · π/2)`, `s = 0.008`, with `β_t` capped
-    /// at 0.999 (Nichol & Dhariwal 2021).
-    Cosine,
-}
-
-impl BetaSchedule {
-    pub const ALL: [BetaSchedule; 2] = [BetaSchedule::Linear, BetaSchedule::Cosine];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BetaSchedule::Linear => "linear",
-            BetaSchedule::Cosine => "cosine",
-        }
-    }
-}
-
-impl FromStr for BetaSchedule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown β schedule `{s}`; known: linear, cosine"))
-    }
-}
-
-impl std::fmt::Display for BetaSchedule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// `linear`: `β_t` from `1e-4` to `0.02` in equal increments (Ho et al.), rescaled by `1000/T`
+/// so the total noise does not depend on `T`. `cosine`: `ᾱ_t = f(t)/f(0)`,
+/// `f(t) = cos²(((t/T) + s)/(1 + s) · π/2)`, `s = 0.008`, `β_t` capped at 0.999 (Nichol &
+/// Dhariwal 2021). The link's choice, one type from the page to the CLI.
+pub use crate::state::BetaSchedule;
 
 /// `β_1 … β_T` and `ᾱ_0 = 1, ᾱ_1 … ᾱ_T`.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,6 +88,20 @@ impl NoiseSchedule {
         x0.iter()
             .zip(noise)
             .map(|(&x, &e)| (signal * x as f64 + spread * e as f64) as f32)
+            .collect()
+    }
+
+    /// The forward process of one 8-bit image at each of `times`, with one noise draw from
+    /// `seed` shared by every frame (so the frames show one path), as pixels in `[0, 1]`
+    /// (clipped for display), `times.len() × pixels` values.
+    pub fn noising_strip(&self, image: &[u8], times: &[usize], seed: u64) -> Vec<f32> {
+        let mut rng = crate::rng::SeededRng::new(seed);
+        let noise: Vec<f32> = image.iter().map(|_| rng.normal() as f32).collect();
+        let x0: Vec<f32> = image.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
+        times
+            .iter()
+            .flat_map(|&t| self.noise_image(&x0, t.min(self.steps()), &noise))
+            .map(|v| ((v + 1.0) * 0.5).clamp(0.0, 1.0))
             .collect()
     }
 
@@ -207,7 +188,10 @@ pub struct ReverseStep {
 /// cosines of `t · 10000^(−k/(dim/2))`, row-major `[times.len(), dim]`. Computed on the host:
 /// the timesteps are host numbers anyway.
 pub fn timestep_embedding(times: &[usize], dim: usize) -> Vec<f32> {
-    assert!(dim % 2 == 0, "the embedding pairs sines with cosines");
+    assert!(
+        dim.is_multiple_of(2),
+        "the embedding pairs sines with cosines"
+    );
     let half = dim / 2;
     let mut values = Vec::with_capacity(times.len() * dim);
     for &t in times {
@@ -259,7 +243,7 @@ mod tests {
 
     #[test]
     fn ddim_with_full_noise_over_every_step_is_the_ancestral_sampler() {
-        for kind in BetaSchedule::ALL {
+        for &kind in BetaSchedule::ALL {
             let schedule = NoiseSchedule::new(kind, 1000);
             for t in [1, 2, 17, 500, 999, 1000] {
                 let (ddim, ancestral) = (
@@ -335,6 +319,42 @@ mod tests {
         let (signal, spread) = schedule.noising(300);
         assert!((mean - 0.5 * signal).abs() < 0.01);
         assert!((variance - spread * spread).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_noising_strip_starts_at_the_image_and_ends_near_pure_noise() {
+        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let image: Vec<u8> = (0..784).map(|i| if i % 3 == 0 { 255 } else { 0 }).collect();
+        let strip = schedule.noising_strip(&image, &[0, 1000], 5);
+        assert_eq!(strip.len(), 2 * 784);
+        for (p, v) in image.iter().zip(&strip[..784]) {
+            assert!((*p as f32 / 255.0 - v).abs() < 1e-6);
+        }
+        // At t = T the image's share is √ᾱ_T ≈ 0.006: the frame is uncorrelated with it.
+        let last = &strip[784..];
+        let mean = |xs: &mut dyn Iterator<Item = f32>| {
+            let v: Vec<f32> = xs.collect();
+            v.iter().sum::<f32>() / v.len() as f32
+        };
+        let on = mean(
+            &mut image
+                .iter()
+                .zip(last)
+                .filter(|(p, _)| **p == 255)
+                .map(|(_, v)| *v),
+        );
+        let off = mean(
+            &mut image
+                .iter()
+                .zip(last)
+                .filter(|(p, _)| **p == 0)
+                .map(|(_, v)| *v),
+        );
+        assert!(
+            (on - off).abs() < 0.05,
+            "ink still visible at t = T: {on} vs {off}"
+        );
+        assert_eq!(strip, schedule.noising_strip(&image, &[0, 1000], 5));
     }
 
     #[test]

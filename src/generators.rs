@@ -114,7 +114,15 @@ pub struct GeneratorSpec {
     pub conditional: bool,
     /// The classifier-free guidance weight samples are drawn with unless asked otherwise.
     pub default_guidance: f64,
-    pub build: fn(dataset: &str, device: &Device, seed: u64) -> Box<dyn Generator>,
+    pub build:
+        fn(dataset: &str, device: &Device, seed: u64, options: &ModelOptions) -> Box<dyn Generator>,
+}
+
+/// Settings a link or the command line gives a freshly built model (each model reads the ones
+/// it has; weights files carry their own).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ModelOptions {
+    pub schedule: crate::diffusion::BetaSchedule,
 }
 
 pub fn generators() -> &'static [GeneratorSpec] {

@@ -109,7 +109,7 @@ mod cli {
         #[arg(long, default_value_t = genlab::diffusion::DEFAULT_STEPS)]
         diffusion_steps: usize,
         /// U-Net widths: channels at 14×14, at 7×7, embedding width.
-        #[arg(long, default_value = "32,64,128")]
+        #[arg(long, default_value = "16,48,128")]
         unet: String,
         #[arg(long, default_value_t = 5e-4)]
         learning_rate: f64,
@@ -302,7 +302,8 @@ mod cli {
                 TrainCommand::Vae(args) => {
                     let device = native_device(args.backend.parse::<BackendKind>()?)?;
                     let spec = genlab::generators::find_generator("vae")?;
-                    let generator = (spec.build)(args.dataset.name(), &device, args.seed);
+                    let generator =
+                        (spec.build)(args.dataset.name(), &device, args.seed, &Default::default());
                     train_generator(generator, args)
                 }
                 TrainCommand::Ddpm(args) => {
@@ -513,7 +514,7 @@ mod cli {
                     serde_json::json!({"step": step, "loss": losses.iter().sum::<f32>() / losses.len() as f32, "loss_name": generator.loss_name(), "steps_per_s": rate, "eta_s": (args.steps - step) as f64 / rate})
                 );
             }
-            if step % args.checkpoint_every == 0 || step == args.steps {
+            if step.is_multiple_of(args.checkpoint_every) || step == args.steps {
                 write_file(
                     &out,
                     &futures_lite::future::block_on(generator.save().bytes())?,
@@ -552,7 +553,8 @@ mod cli {
             ));
         }
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator = (spec.build)(args.dataset.name(), &device, args.seed);
+        let mut generator =
+            (spec.build)(args.dataset.name(), &device, args.seed, &Default::default());
         let weights = args
             .weights
             .clone()

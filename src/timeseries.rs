@@ -111,8 +111,6 @@ pub enum CsvError {
     MissingTime { row: usize, column: Column },
     /// Fewer data rows than [`MIN_ROWS`].
     TooFewRows { rows: usize, min: usize },
-    /// Only a time column: nothing to impute.
-    NoFeatures,
     /// A feature column without a single observed value.
     NoObservedValue { column: Column },
     /// A `mask.csv` cell that is not 0 or 1.
@@ -168,9 +166,6 @@ impl fmt::Display for CsvError {
                 f,
                 "the file has {rows} data row(s); at least {min} are needed (one window)"
             ),
-            CsvError::NoFeatures => {
-                f.write_str("the file has a time column but no value column")
-            }
             CsvError::NoObservedValue { column } => {
                 write!(f, "{column} has no observed value (every cell is missing)")
             }
@@ -219,10 +214,14 @@ struct Grid {
 
 impl Grid {
     fn column(&self, index: usize) -> Column {
-        Column {
-            number: index + 1,
-            name: self.header.as_ref().map(|h| h[index].clone()),
-        }
+        column_of(self.header.as_deref(), index)
+    }
+}
+
+fn column_of(header: Option<&[String]>, index: usize) -> Column {
+    Column {
+        number: index + 1,
+        name: header.map(|h| h[index].clone()),
     }
 }
 
@@ -249,6 +248,8 @@ fn split_line(line: &str, delimiter: char, row: usize) -> Result<Vec<String>, Cs
             cell.clear();
             quoted = true;
             was_quoted = true;
+        } else if was_quoted && c.is_whitespace() && c != delimiter {
+            // Spaces between a closing quote and the delimiter are not part of the cell.
         } else if c == delimiter {
             cells.push(finish_cell(&cell, was_quoted));
             cell.clear();
@@ -272,7 +273,7 @@ fn split_line(line: &str, delimiter: char, row: usize) -> Result<Vec<String>, Cs
 
 fn finish_cell(cell: &str, quoted: bool) -> String {
     if quoted {
-        // What follows the closing quote (spaces) is dropped; the quoted text is kept as is.
+        // The quoted text is kept as is, spaces included.
         cell.to_string()
     } else {
         cell.trim().to_string()
@@ -280,7 +281,7 @@ fn finish_cell(cell: &str, quoted: bool) -> String {
 }
 
 /// Reads the cells of a CSV, finds its delimiter, header and time column. The delimiter is a
-/// comma, or a semicolon or tab when the first line has no comma but one of those.
+/// comma, or a semicolon or tab when the first line has no comma outside quotes but one of those.
 fn parse_grid(text: &str) -> Result<Grid, CsvError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<(usize, &str)> = text
@@ -292,15 +293,19 @@ fn parse_grid(text: &str) -> Result<Grid, CsvError> {
     let Some(&(_, first)) = lines.first() else {
         return Err(CsvError::Empty);
     };
-    let delimiter = if first.contains(',') {
-        ','
-    } else if first.contains(';') {
-        ';'
-    } else if first.contains('\t') {
-        '\t'
-    } else {
-        ','
-    };
+    // Delimiters in the first line outside quotes.
+    let mut in_quotes = false;
+    let unquoted: String = first
+        .chars()
+        .filter(|&c| {
+            in_quotes ^= c == '"';
+            !in_quotes && c != '"'
+        })
+        .collect();
+    let delimiter = [',', ';', '\t']
+        .into_iter()
+        .find(|&d| unquoted.contains(d))
+        .unwrap_or(',');
     let mut rows = Vec::with_capacity(lines.len());
     for &(row, line) in &lines {
         rows.push((row, split_line(line, delimiter, row)?));
@@ -317,16 +322,11 @@ fn parse_grid(text: &str) -> Result<Grid, CsvError> {
         || (width == 1 && !is_value(&first_cells[0]));
     let header = header_row.then(|| first_cells.clone());
     let data: Vec<(usize, Vec<String>)> = rows.into_iter().skip(usize::from(header_row)).collect();
-    let names_for_errors = Grid {
-        header: header.clone(),
-        rows: Vec::new(),
-        time_column: false,
-    };
     for (row, cells) in &data {
         if cells.len() != width {
             let index = cells.len().min(width);
             let column = if cells.len() < width {
-                names_for_errors.column(index)
+                column_of(header.as_deref(), index)
             } else {
                 Column {
                     number: index + 1,
@@ -419,10 +419,7 @@ impl TimeSeries {
             || grid.header.as_ref().map_or(0, Vec::len),
             |(_, cells)| cells.len(),
         );
-        let features = width - skip;
-        if features == 0 {
-            return Err(CsvError::NoFeatures);
-        }
+        let features = width - skip; // ≥ 1: a time column is only recognised before another
         let mut values = Vec::with_capacity(grid.rows.len() * features);
         let mut observed = Vec::with_capacity(grid.rows.len() * features);
         let mut times = grid.time_column.then(Vec::new);
@@ -563,8 +560,8 @@ impl TimeSeries {
             }
             for (index, cell) in cells.iter().enumerate().skip(skip) {
                 let bit = match cell.parse::<f64>() {
-                    Ok(x) if x == 0.0 => false,
-                    Ok(x) if x == 1.0 => true,
+                    Ok(0.0) => false,
+                    Ok(1.0) => true,
                     _ => {
                         return Err(CsvError::NotZeroOrOne {
                             row: *row,
@@ -1115,11 +1112,11 @@ pub fn impute_linear(values: &[f32], cond: &[bool], features: usize) -> Vec<f32>
     let len = check_shape(values, cond, features);
     let means = feature_means(values, cond, features);
     let mut out = values.to_vec();
-    for k in 0..features {
+    for (k, &mean) in means.iter().enumerate() {
         let at = |t: usize| t * features + k;
         let known: Vec<usize> = (0..len).filter(|&t| cond[at(t)]).collect();
         let (Some(&first), Some(&last)) = (known.first(), known.last()) else {
-            (0..len).for_each(|t| out[at(t)] = means[k] as f32);
+            (0..len).for_each(|t| out[at(t)] = mean as f32);
             continue;
         };
         (0..first).for_each(|t| out[at(t)] = values[at(first)]);
@@ -1144,10 +1141,10 @@ pub fn impute_locf(values: &[f32], cond: &[bool], features: usize) -> Vec<f32> {
     let len = check_shape(values, cond, features);
     let means = feature_means(values, cond, features);
     let mut out = values.to_vec();
-    for k in 0..features {
+    for (k, &mean) in means.iter().enumerate() {
         let at = |t: usize| t * features + k;
         let Some(first) = (0..len).find(|&t| cond[at(t)]) else {
-            (0..len).for_each(|t| out[at(t)] = means[k] as f32);
+            (0..len).for_each(|t| out[at(t)] = mean as f32);
             continue;
         };
         let mut last = values[at(first)];

@@ -46,14 +46,14 @@ pub struct UNetConfig {
 impl Default for UNetConfig {
     fn default() -> Self {
         Self {
-            channels: [32, 64],
+            channels: [16, 48],
             embedding: 128,
         }
     }
 }
 
 impl UNetConfig {
-    /// `"32,64,128"`: the form weights files and the CLI use.
+    /// `"16,48,128"`: the form weights files and the CLI use.
     pub fn to_text(self) -> String {
         format!(
             "{},{},{}",
@@ -68,7 +68,7 @@ impl UNetConfig {
             .collect::<Result<_, _>>()
             .map_err(|_| format!("U-Net widths `{text}`: expected three numbers like 32,64,128"))?;
         match numbers[..] {
-            [c0, c1, embedding] if c0 % 8 == 0 && c1 % 8 == 0 && embedding > 0 => Ok(Self {
+            [c0, c1, embedding] if c0.is_multiple_of(8) && c1.is_multiple_of(8) && embedding > 0 => Ok(Self {
                 channels: [c0, c1],
                 embedding,
             }),
@@ -253,13 +253,13 @@ mod tests {
         let values: Vec<f32> = (0..2 * 784).map(|v| v as f32).collect();
         let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [2, 1, 28, 28]), &device);
         let folded = fold(x);
-        let data = folded.clone().into_data().to_vec::<f32>().unwrap();
+        let data = folded.clone().into_data().try_to_vec::<f32>().unwrap();
         // Channel (dy, dx) of patch (0, 0) holds pixel (dy, dx).
         assert_eq!(
             [data[0], data[196], data[2 * 196], data[3 * 196]],
             [0.0, 1.0, 28.0, 29.0]
         );
-        let back = unfold(folded).into_data().to_vec::<f32>().unwrap();
+        let back = unfold(folded).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(back, values);
     }
 
@@ -270,7 +270,7 @@ mod tests {
             TensorData::new(vec![1f32, 2., 3., 4.], [1, 1, 2, 2]),
             &device,
         );
-        let data = upsample(x).into_data().to_vec::<f32>().unwrap();
+        let data = upsample(x).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(
             data,
             vec![1., 1., 2., 2., 1., 1., 2., 2., 3., 3., 4., 4., 3., 3., 4., 4.]

@@ -9,8 +9,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::classifier::{Classifier, PIXELS};
+use crate::diffusion::NoiseSchedule;
 use crate::evaluation::{Evaluator, ReferenceImages};
-use crate::generators::{find_generator, generators, Generator, ImageBatch, SampleRequest};
+use crate::generators::{
+    find_generator, generators, Generator, ImageBatch, ModelOptions, SampleRequest,
+};
 use crate::idx::{page_header_len, read_page_bin, read_page_header, Dataset, PageData, Split};
 use crate::rng::SeededRng;
 use crate::web::{device_for, js_error, to_js};
@@ -166,6 +169,42 @@ impl ImageLab {
         Ok(data.labels[start.min(end)..end].to_vec())
     }
 
+    /// The forward process `x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε` of image `index` of `split` at each
+    /// of `times`, one noise draw from `seed`: `times.len() × 784` values in `[0, 1]`.
+    #[wasm_bindgen(js_name = noisingStrip)]
+    pub fn noising_strip(
+        &self,
+        split: &str,
+        index: usize,
+        schedule: &str,
+        times: Vec<u32>,
+        seed: f64,
+    ) -> Result<js_sys::Float32Array, JsError> {
+        let kind = schedule.parse().map_err(js_error)?;
+        let schedule = NoiseSchedule::new(kind, crate::diffusion::DEFAULT_STEPS);
+        let data = self.split(split)?;
+        if index >= data.count {
+            return Err(js_error(format!("there is no image {index} in {split}")));
+        }
+        let times: Vec<usize> = times.into_iter().map(|t| t as usize).collect();
+        let strip = schedule.noising_strip(data.image(index), &times, seed as u64);
+        Ok(js_sys::Float32Array::from(strip.as_slice()))
+    }
+
+    /// `[√ᾱ_t, √(1−ᾱ_t)]` for each of `times` under `schedule`.
+    #[wasm_bindgen(js_name = noisingCoefficients)]
+    pub fn noising_coefficients(schedule: &str, times: Vec<u32>) -> Result<Vec<f64>, JsError> {
+        let kind = schedule.parse().map_err(js_error)?;
+        let schedule = NoiseSchedule::new(kind, crate::diffusion::DEFAULT_STEPS);
+        Ok(times
+            .iter()
+            .flat_map(|&t| {
+                let (signal, spread) = schedule.noising((t as usize).min(schedule.steps()));
+                [signal, spread]
+            })
+            .collect())
+    }
+
     /// Loads classifier weights for this dataset on `backend`; a wrong file is refused with a
     /// message and the current classifier stays.
     #[wasm_bindgen(js_name = loadClassifier)]
@@ -254,12 +293,21 @@ impl ImageLab {
 
     /// Starts a fresh generator from the registry on `backend`.
     #[wasm_bindgen(js_name = newGenerator)]
-    pub fn new_generator(&self, name: &str, backend: &str, seed: f64) -> Result<JsValue, JsError> {
+    pub fn new_generator(
+        &self,
+        name: &str,
+        backend: &str,
+        seed: f64,
+        schedule: &str,
+    ) -> Result<JsValue, JsError> {
         let spec = find_generator(name).map_err(js_error)?;
+        let options = ModelOptions {
+            schedule: schedule.parse().map_err(js_error)?,
+        };
         let device = device_for(backend).map_err(js_error)?;
         let mut state = self.state.borrow_mut();
         let dataset = state.data.meta.name.clone();
-        state.generator = Some((spec.build)(&dataset, &device, seed as u64));
+        state.generator = Some((spec.build)(&dataset, &device, seed as u64, &options));
         state.batch_rng = SeededRng::new(seed as u64 ^ 0x0062_6174_6368_6573);
         drop(state);
         self.generator_state()

@@ -139,7 +139,7 @@ fn weights_round_trip_with_their_schedule_and_refuse_another_width() {
     );
 
     let spec = find_generator("ddpm").unwrap();
-    let mut default_width = (spec.build)("fashion", &device, 0);
+    let mut default_width = (spec.build)("fashion", &device, 0, &Default::default());
     let err = default_width.load(&bytes).unwrap_err();
     assert!(err.contains("U-Net of widths 16,32,32"), "{err}");
     let Err(err) = Ddpm::from_bytes(&bytes, "mnist", &device) else {

@@ -143,7 +143,7 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
     assert!(Classifier::from_bytes(truncated, "mnist", &device).is_err());
 
     let spec = find_generator("vae").unwrap();
-    let mut vae = (spec.build)("mnist", &device, 1);
+    let mut vae = (spec.build)("mnist", &device, 1, &Default::default());
     let request = SampleRequest {
         count: 4,
         class: Some(3),
@@ -171,7 +171,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
     };
     let device = Device::flex();
     let spec = find_generator("vae").unwrap();
-    let mut vae = (spec.build)("mnist", &device, 11);
+    let mut vae = (spec.build)("mnist", &device, 11, &Default::default());
     let mut rng = SeededRng::new(2);
     let losses: Vec<_> = (0..80)
         .map(|_| {
@@ -206,7 +206,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
     assert_ne!(a, read(vae.as_ref(), 10), "another seed, other samples");
 
     let bytes = block_on(vae.save().bytes()).unwrap();
-    let mut copy = (spec.build)("mnist", &device, 99);
+    let mut copy = (spec.build)("mnist", &device, 99, &Default::default());
     copy.load(&bytes).unwrap();
     assert_eq!(copy.steps_trained(), 80);
     assert_eq!(

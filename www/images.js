@@ -8,6 +8,8 @@ const BATCH = 64;
 const FID_SAMPLES = 256;
 const FID_REFERENCE = 1000;
 const FID_EVERY = 200;
+// Frames of the forward-noising strip (diffusion models): t out of T = 1000.
+const STRIP_TIMES = [0, 50, 100, 200, 350, 500, 750, 1000];
 
 function concat(parts, length) {
   const bytes = new Uint8Array(length);
@@ -132,6 +134,16 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         <p id="im-weights-status" role="status"></p>
         <canvas id="im-samples" width="480" height="240" aria-label="samples"></canvas>
         <p id="im-sample-status"></p>
+        <div id="im-diffusion" hidden>
+          <h3>Forward noising x<sub>t</sub> = √ᾱ<sub>t</sub> x<sub>0</sub> + √(1−ᾱ<sub>t</sub>) ε</h3>
+          <canvas id="im-strip" width="480" height="70" aria-label="forward noising strip"></canvas>
+          <div class="controls">
+            <label>t <input id="im-strip-t" type="range" min="0" max="1000" step="1" value="250"></label>
+            <canvas id="im-strip-one" width="84" height="84" aria-label="x_t at the chosen t"></canvas>
+            <button id="im-strip-next" type="button">another image</button>
+          </div>
+          <p id="im-strip-status"></p>
+        </div>
         <h3>Loss</h3>
         <canvas id="im-loss" width="480" height="150"></canvas>
         <h3>FID over training (${FID_SAMPLES} samples vs ${FID_REFERENCE} test images; dashed: real training images)</h3>
@@ -141,7 +153,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     </div>`;
   const $ = (id) => root.querySelector(`#${id}`);
   const view = {
-    lab: null, labs: {}, dataset: null, backend: null, params: null, model: null, page: 0,
+    lab: null, labs: {}, dataset: null, backend: null, params: null, model: null, schedule: null, page: 0, stripImage: 0,
     losses: [], fid: [], floor: null, training: null, evaluation: null, shipped: false, loading: null,
   };
 
@@ -216,6 +228,22 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     drawGrid($('im-samples'), pixels, s.count, 8);
     $('im-sample-status').textContent = `${s.count} samples${s.cls >= 0 ? ` of class ${view.lab.lab.info().classes[s.cls]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
     return pixels;
+  }
+
+  // The closed-form forward process of one test image under the link's β schedule.
+  function drawStrip() {
+    const diffusion = view.model === 'ddpm';
+    $('im-diffusion').hidden = !diffusion;
+    if (!diffusion || !view.lab) return;
+    const index = view.stripImage % view.lab.lab.info().test;
+    const schedule = view.params.schedule;
+    const seed = Number(view.params.seed);
+    const frames = view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from(STRIP_TIMES), seed);
+    drawGrid($('im-strip'), frames, STRIP_TIMES.length, STRIP_TIMES.length, { captions: STRIP_TIMES.map((t) => `t=${t}`) });
+    const t = Number($('im-strip-t').value);
+    drawGrid($('im-strip-one'), view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from([t]), seed), 1, 1);
+    const [signal, spread] = wasm.ImageLab.noisingCoefficients(schedule, Uint32Array.from([t]));
+    $('im-strip-status').textContent = `${schedule} schedule, t = ${t} of 1000: √ᾱ_t = ${signal.toFixed(3)}, √(1−ᾱ_t) = ${spread.toFixed(3)} (test image ${index}, noise seed ${seed}).`;
   }
 
   function describeModel() {
@@ -303,7 +331,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     view.training = null;
     view.losses = [];
     view.fid = [];
-    view.lab.lab.newGenerator(view.model, view.backend, Number(view.params.seed));
+    view.lab.lab.newGenerator(view.model, view.backend, Number(view.params.seed), view.params.schedule);
     view.conditional = Array.from(wasm.imageModels()).find((m) => m.name === view.model)?.conditional ?? false;
     view.shipped = false;
     if (shipped) await loadShipped();
@@ -321,7 +349,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
       await view.loading;
       const backend = await imageBackend();
       const datasetChanged = view.dataset !== params.dataset || view.backend !== backend;
-      const modelChanged = view.model !== params.model;
+      const modelChanged = view.model !== params.model || view.schedule !== params.schedule;
       view.backend = backend;
       if (datasetChanged) {
         view.lab = await loadDataset(params.dataset);
@@ -333,6 +361,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         drawReal();
       }
       view.model = params.model;
+      view.schedule = params.schedule;
+      drawStrip();
       const registered = Array.from(wasm.imageModels()).map((m) => m.name);
       const built = registered.includes(params.model);
       for (const id of ['im-sample', 'im-train', 'im-reset', 'im-pretrained', 'im-download', 'im-upload']) $(id).disabled = !built;
@@ -379,6 +409,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   $('im-next').addEventListener('click', () => { view.page += 1; drawReal(); });
   $('im-check').addEventListener('click', guard(() => checkClassifier()));
   $('im-sample').addEventListener('click', guard(drawSamples));
+  $('im-strip-t').addEventListener('input', () => { try { drawStrip(); } catch (e) { showError(e); } });
+  $('im-strip-next').addEventListener('click', () => { view.stripImage += 1; try { drawStrip(); } catch (e) { showError(e); } });
   $('im-train').addEventListener('click', guard(async () => { if (view.training) { view.training = null; return; } await train(100_000); }));
   $('im-pause').addEventListener('click', togglePause);
   $('im-reset').addEventListener('click', guard(() => newModel({ shipped: false })));
@@ -398,5 +430,6 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     download: async () => Array.from(await download()),
     state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
     realPixels: () => Array.from(view.lab.lab.images('test', view.page * 32, 32)),
+    strip: () => ({ hidden: $('im-diffusion').hidden, status: $('im-strip-status').textContent }),
   };
 }
