@@ -70,6 +70,28 @@ impl SampleRequest {
     }
 }
 
+/// Samples per pass when many are asked for: bounds memory; a multiple of 10, so the classes
+/// keep cycling 0–9 across passes.
+pub const SAMPLE_CHUNK: usize = 500;
+
+/// Draws `request.count` samples in passes of [`SAMPLE_CHUNK`], pass `k` seeded `seed + k`,
+/// read back as `count × 784` values in `[0, 1]`. How the CLI and the benchmarks draw thousands.
+pub async fn sample_in_chunks(
+    generator: &dyn Generator,
+    request: &SampleRequest,
+) -> Result<Vec<f32>, String> {
+    let mut pixels = Vec::with_capacity(request.count * PIXELS);
+    for (k, start) in (0..request.count).step_by(SAMPLE_CHUNK).enumerate() {
+        let chunk = SampleRequest {
+            count: SAMPLE_CHUNK.min(request.count - start),
+            seed: request.seed.wrapping_add(k as u64),
+            ..request.clone()
+        };
+        pixels.extend(crate::workload::read_f32(generator.sample(&chunk)?).await?);
+    }
+    Ok(pixels)
+}
+
 /// One image generator for one dataset, training on `device.autodiff()`.
 pub trait Generator {
     /// The registry name (`vae`, …), as in links, file names and weights files.

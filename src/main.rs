@@ -71,6 +71,9 @@ mod cli {
         /// FID (on the shipped classifier's features, against the test split) and, with labels,
         /// class accuracy of samples; one JSON line.
         Eval(EvalArgs),
+        /// FID and class accuracy of a model's samples against the guidance weight and against
+        /// the sampler's steps; writes the JSON file the page plots.
+        Sweep(SweepArgs),
         /// Reads a page link (its `#…` part) and prints the state it opens, with any notices.
         Link { hash: String },
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
@@ -204,6 +207,43 @@ mod cli {
     }
 
     #[derive(clap::Args)]
+    struct SweepArgs {
+        #[arg(long, default_value = "ddpm")]
+        model: String,
+        /// mnist or fashion.
+        #[arg(long)]
+        dataset: genlab::state::Dataset,
+        /// Default: the shipped weights, www/models/<model>-<dataset>.bpk.
+        #[arg(long)]
+        weights: Option<std::path::PathBuf>,
+        /// Samples per point (classes cycle 0–9).
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Guidance weights of the first sweep (at --at-steps).
+        #[arg(long, default_value = "0,0.5,1,2,3,5")]
+        guidance: String,
+        /// Sampler steps of the second sweep (at --at-guidance).
+        #[arg(long, default_value = "5,10,20,50,100")]
+        steps: String,
+        /// Guidance during the steps sweep (default: the model's).
+        #[arg(long)]
+        at_guidance: Option<f64>,
+        #[arg(long, default_value_t = 50)]
+        at_steps: usize,
+        #[arg(long, default_value_t = 0.0)]
+        eta: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "data")]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Default: www/models/<model>-<dataset>.sweep.json, the file the page plots.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    }
+
+    #[derive(clap::Args)]
     struct ClassifierArgs {
         /// mnist or fashion.
         #[arg(long)]
@@ -326,6 +366,7 @@ mod cli {
             },
             Command::Sample(args) => sample(args),
             Command::Eval(args) => eval(args),
+            Command::Sweep(args) => sweep(args),
             Command::BenchParticles { link, steps } => bench_particles(&link, steps),
             Command::Density { preset, p, out } => {
                 let pairs = [
@@ -570,8 +611,10 @@ mod cli {
             eta: args.eta,
             seed: args.seed,
         };
-        let images = generator.sample(&request)?;
-        let pixels = futures_lite::future::block_on(genlab::workload::read_f32(images))?;
+        let pixels = futures_lite::future::block_on(genlab::generators::sample_in_chunks(
+            generator.as_ref(),
+            &request,
+        ))?;
         write_file(
             &args.out,
             &genlab::npy::write_npy_f32(&[args.n, 28, 28], &pixels),
@@ -637,6 +680,94 @@ mod cli {
             "{}",
             serde_json::to_string(&report).map_err(|e| e.to_string())?
         );
+        Ok(())
+    }
+
+    fn sweep(args: SweepArgs) -> Result<(), String> {
+        use futures_lite::future::block_on;
+        use genlab::classifier::Classifier;
+        use genlab::evaluation::{Evaluator, ReferenceImages};
+        use genlab::generators::{find_generator, sample_in_chunks, SampleRequest};
+        use genlab::idx::{load_split, Split};
+        use std::time::Instant;
+
+        let list = |text: &str, flag: &str| -> Result<Vec<f64>, String> {
+            text.split(',')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("--{flag} `{text}`: expected numbers separated by commas"))
+        };
+        let guidances = list(&args.guidance, "guidance")?;
+        let steps: Vec<usize> = list(&args.steps, "steps")?
+            .into_iter()
+            .map(|s| s as usize)
+            .collect();
+        let spec = find_generator(&args.model)?;
+        let device = native_device(args.backend.parse::<BackendKind>()?)?;
+        let mut generator =
+            (spec.build)(args.dataset.name(), &device, args.seed, &Default::default());
+        let weights = args
+            .weights
+            .clone()
+            .unwrap_or_else(|| shipped_weights(&format!("{}-{}.bpk", spec.name, args.dataset)));
+        generator
+            .load(&read_file(&weights)?)
+            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let dir = args.data_dir.join(args.dataset.name());
+        let test = load_split(&dir, Split::Test)
+            .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
+        let train = load_split(&dir, Split::Train).map_err(|e| e.to_string())?;
+        let classifier_path = shipped_weights(&format!("classifier-{}.bpk", args.dataset));
+        let classifier =
+            Classifier::from_bytes(&read_file(&classifier_path)?, args.dataset.name(), &device)?;
+        let evaluator = block_on(Evaluator::new(classifier, &test.images))?;
+        let floor = block_on(
+            evaluator.reference_points(&ReferenceImages::draw(&train, args.n, args.seed)),
+        )?
+        .train_vs_test;
+        eprintln!("floor (train vs test, {} images): {floor:.3}", args.n);
+        let at_guidance = args.at_guidance.unwrap_or(spec.default_guidance);
+        let measure = |guidance: f64, steps: usize| -> Result<serde_json::Value, String> {
+            let started = Instant::now();
+            let request = SampleRequest {
+                count: args.n,
+                class: None,
+                guidance,
+                steps: Some(steps),
+                eta: args.eta,
+                seed: args.seed,
+            };
+            let pixels = block_on(sample_in_chunks(generator.as_ref(), &request))?;
+            let report = block_on(evaluator.evaluate(&pixels, Some(&request.classes())))?;
+            let point = serde_json::json!({"guidance": guidance, "steps": steps, "fid": report.fid, "accuracy": report.accuracy, "seconds": started.elapsed().as_secs_f64()});
+            println!("{point}");
+            Ok(point)
+        };
+        let guidance_sweep = guidances
+            .iter()
+            .map(|&g| measure(g, args.at_steps))
+            .collect::<Result<Vec<_>, _>>()?;
+        let steps_sweep = steps
+            .iter()
+            .map(|&s| measure(at_guidance, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = args.out.clone().unwrap_or_else(|| {
+            format!("www/models/{}-{}.sweep.json", spec.name, args.dataset).into()
+        });
+        let file = serde_json::json!({
+            "model": spec.name,
+            "dataset": args.dataset.name(),
+            "n": args.n,
+            "eta": args.eta,
+            "weights_steps": generator.steps_trained(),
+            "floor": floor,
+            "guidance_sweep": guidance_sweep,
+            "steps_sweep": steps_sweep,
+            "command": std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+        });
+        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+        write_file(&out, (text + "\n").as_bytes())?;
+        eprintln!("wrote {}", out.display());
         Ok(())
     }
 

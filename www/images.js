@@ -143,6 +143,10 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
             <button id="im-strip-next" type="button">another image</button>
           </div>
           <p id="im-strip-status"></p>
+          <h3>FID against guidance weight and against DDIM steps (shipped weights, measured natively)</h3>
+          <canvas id="im-sweep-guidance" width="236" height="150" aria-label="FID against guidance"></canvas>
+          <canvas id="im-sweep-steps" width="236" height="150" aria-label="FID against DDIM steps"></canvas>
+          <p id="im-sweep-status"></p>
         </div>
         <h3>Loss</h3>
         <canvas id="im-loss" width="480" height="150"></canvas>
@@ -244,6 +248,32 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     drawGrid($('im-strip-one'), view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from([t]), seed), 1, 1);
     const [signal, spread] = wasm.ImageLab.noisingCoefficients(schedule, Uint32Array.from([t]));
     $('im-strip-status').textContent = `${schedule} schedule, t = ${t} of 1000: √ᾱ_t = ${signal.toFixed(3)}, √(1−ᾱ_t) = ${spread.toFixed(3)} (test image ${index}, noise seed ${seed}).`;
+  }
+
+  // The sweep `genlab sweep` wrote next to the shipped weights: FID (and class accuracy) of
+  // samples against the guidance weight and against the sampler's steps.
+  async function drawSweep() {
+    const key = `${view.model}-${view.dataset}`;
+    if (view.sweepKey === key) return view.sweep;
+    view.sweepKey = key;
+    view.sweep = null;
+    const response = await fetch(`www/models/${key}.sweep.json`);
+    if (!response.ok) {
+      plotCurve($('im-sweep-guidance'), []);
+      plotCurve($('im-sweep-steps'), []);
+      $('im-sweep-status').textContent = `No sweep for the shipped ${key} weights yet (\`genlab sweep --model ${view.model} --dataset ${view.dataset}\` writes it).`;
+      return null;
+    }
+    const sweep = await response.json();
+    view.sweep = sweep;
+    const curve = (points, x) => [{ points: points.map((p) => [p[x], p.fid]), colour: '#d9480f' }];
+    plotCurve($('im-sweep-guidance'), curve(sweep.guidance_sweep, 'guidance'), { xLabel: 'w', floor: sweep.floor });
+    plotCurve($('im-sweep-steps'), curve(sweep.steps_sweep, 'steps'), { xLabel: 'steps', floor: sweep.floor });
+    const fmt = (p) => `${p.fid.toFixed(2)}${p.accuracy != null ? ` (${(100 * p.accuracy).toFixed(1)} %)` : ''}`;
+    $('im-sweep-status').textContent = `${sweep.n} samples per point against the ${sweep.dataset} test set; dashed: ${sweep.n} real training images (FID ${sweep.floor.toFixed(2)}). `
+      + `Guidance at ${sweep.guidance_sweep[0]?.steps} steps: ${sweep.guidance_sweep.map((p) => `w=${p.guidance}: ${fmt(p)}`).join(', ')}. `
+      + `Steps at w=${sweep.steps_sweep[0]?.guidance}: ${sweep.steps_sweep.map((p) => `${p.steps}: ${fmt(p)}`).join(', ')}. FID (class accuracy).`;
+    return sweep;
   }
 
   function describeModel() {
@@ -363,6 +393,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
       view.model = params.model;
       view.schedule = params.schedule;
       drawStrip();
+      if (view.model === 'ddpm') drawSweep().catch(showError);
       const registered = Array.from(wasm.imageModels()).map((m) => m.name);
       const built = registered.includes(params.model);
       for (const id of ['im-sample', 'im-train', 'im-reset', 'im-pretrained', 'im-download', 'im-upload']) $(id).disabled = !built;
@@ -430,6 +461,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     download: async () => Array.from(await download()),
     state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
     realPixels: () => Array.from(view.lab.lab.images('test', view.page * 32, 32)),
+    sweep: () => drawSweep(),
     strip: () => ({ hidden: $('im-diffusion').hidden, status: $('im-strip-status').textContent }),
   };
 }
