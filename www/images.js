@@ -8,6 +8,8 @@ const BATCH = 64;
 const FID_SAMPLES = 256;
 const FID_REFERENCE = 1000;
 const FID_EVERY = 200;
+// The sample grid refreshes this often while a model trains in the tab.
+const SAMPLE_EVERY = 100;
 // Frames of the forward-noising strip (diffusion models): t out of T = 1000.
 const STRIP_TIMES = [0, 50, 100, 200, 350, 500, 750, 1000];
 
@@ -309,7 +311,16 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     return report;
   }
 
-  async function train(steps, { fidEvery = FID_EVERY } = {}) {
+  // FID and class accuracy of `count` samples (classes cycling 0–9) at the link's guidance.
+  async function evaluateSamples({ count = FID_SAMPLES, steps = null } = {}) {
+    await ensureEvaluation();
+    const s = sampleSettings();
+    const pixels = await view.lab.lab.sample(count, -1, s.guidance, steps ?? s.steps, s.eta, s.seed);
+    const classes = Uint8Array.from({ length: count }, (_, i) => i % 10);
+    return view.lab.lab.evaluate(pixels, view.conditional ? classes : undefined);
+  }
+
+  async function train(steps, { fidEvery = FID_EVERY, sampleEvery = SAMPLE_EVERY, batch = BATCH } = {}) {
     if (view.training) return view.training.done;
     const run = { paused: false, resume: null, losses: [], times: [], target: steps };
     let finish;
@@ -323,7 +334,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         if (run.paused) await new Promise((r) => { run.resume = r; });
         const n = Math.min(chunk, steps - run.losses.length);
         const t0 = performance.now();
-        const losses = await view.lab.lab.trainGenerator(n, BATCH);
+        const losses = await view.lab.lab.trainGenerator(n, batch);
         run.times.push({ n, ms: performance.now() - t0 });
         run.losses.push(...losses);
         const state = view.lab.lab.generatorState();
@@ -334,7 +345,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
         $('im-model-status').textContent = `training on ${view.backend}: step ${state.steps} (${run.losses.length}/${steps} this run), loss ${losses.at(-1).toFixed(2)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${Number.isFinite(rate) ? ((steps - run.losses.length) / rate).toFixed(0) : '…'} s`;
         plotCurve($('im-loss'), [{ points: view.losses, colour: '#2f6fde' }]);
         // A chunk may step over a multiple of fidEvery; a crossing counts.
-        if (fidEvery && Math.floor(state.steps / fidEvery) > Math.floor(before / fidEvery)) { await drawSamples(); await fidPoint(); }
+        const crossed = (every) => every && Math.floor(state.steps / every) > Math.floor(before / every);
+        if (crossed(fidEvery)) { await drawSamples(); await fidPoint(); } else if (crossed(sampleEvery)) await drawSamples();
         await new Promise((r) => setTimeout(r, 0));
       }
     } finally {
@@ -457,6 +469,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     train,
     sample: async () => Array.from(await drawSamples()),
     fidPoint,
+    evaluateSamples,
     upload: (name, bytes) => upload(new File([bytes], name)),
     download: async () => Array.from(await download()),
     state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
