@@ -12,6 +12,9 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+mod csdi_cli;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use clap::{Parser, Subcommand};
     use genlab::backend::{compiled_backends, decide, native_device, native_wgpu, BackendKind};
@@ -74,6 +77,10 @@ mod cli {
         /// FID and class accuracy of a model's samples against the guidance weight and against
         /// the sampler's steps; writes the JSON file the page plots.
         Sweep(SweepArgs),
+        /// Imputes the missing values of a CSV with CSDI: writes every imputed cell's mean,
+        /// median and quantiles, and, when observed values were hidden (--hide-ratio, default
+        /// 0.1, or --mask), prints one JSON line of CRPS, MAE and RMSE next to the baselines.
+        Impute(crate::csdi_cli::ImputeArgs),
         /// Reads a page link (its `#…` part) and prints the state it opens, with any notices.
         Link { hash: String },
         /// Runs a Langevin sampler on a 2-D density; writes the particles as CSV and prints the
@@ -99,6 +106,8 @@ mod cli {
         Vae(GeneratorTrainArgs),
         /// The class-conditional diffusion model (U-Net, classifier-free guidance).
         Ddpm(DdpmTrainArgs),
+        /// CSDI, the time-series imputation model, on a CSV (prints one JSON line per epoch).
+        Csdi(crate::csdi_cli::TrainArgs),
     }
 
     #[derive(clap::Args)]
@@ -263,7 +272,8 @@ mod cli {
         /// Augmentation: shift training images by up to this many pixels.
         #[arg(long, default_value_t = 0)]
         shift: usize,
-        /// Augmentation: mirror half the training images left–right (clothing, not digits).
+        /// Augmentation: mirror half the training images left–right (not for digits; Fashion-MNIST's
+        /// shoes all face one way, so it cost accuracy there).
         #[arg(long)]
         flip: bool,
         #[arg(long, default_value_t = 0)]
@@ -363,7 +373,9 @@ mod cli {
                     );
                     train_generator(Box::new(generator), args.common)
                 }
+                TrainCommand::Csdi(args) => crate::csdi_cli::train(args),
             },
+            Command::Impute(args) => crate::csdi_cli::impute(args),
             Command::Sample(args) => sample(args),
             Command::Eval(args) => eval(args),
             Command::Sweep(args) => sweep(args),
