@@ -19,8 +19,21 @@ use crate::state::{Demo, PageState};
 use crate::tensor_particles::{interleaved_f32, score_reading};
 use crate::workload::{build_trainer, find_workload, read_losses, time_workload, Trainer};
 
+extern "C" {
+    /// The static constructors wasm-ld collects (cubecl's and pliron's `inventory`
+    /// registrations). Without an explicit call, wasm-ld wraps every export in a shim that runs
+    /// all of them again on each call from JavaScript, and wgpu crosses into wasm thousands of
+    /// times per training step: that cost 17 s of host time per DDPM step on WebGPU. Calling
+    /// them once here makes wasm-ld drop the shims (BENCHMARKS.md, "DDPM against TF.js").
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 pub fn start() {
+    static CONSTRUCTORS: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the linker-made constructor list, run exactly once before any other Rust code
+    // of this module uses what it registers.
+    CONSTRUCTORS.call_once(|| unsafe { __wasm_call_ctors() });
     std::panic::set_hook(Box::new(report_panic));
 }
 

@@ -1,12 +1,12 @@
 // A dependency-free static server for the playground (wasm needs the application/wasm type).
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png',
-  '.wgsl': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream', '.bpk': 'application/octet-stream', '.gz': 'application/gzip',
+  '.wgsl': 'text/plain; charset=utf-8', '.bin': 'application/octet-stream', '.bpk': 'application/octet-stream', '.gz': 'application/gzip', '.csv': 'text/csv; charset=utf-8',
 };
 
 export function serve(root, port = 8080, host = '127.0.0.1') {
@@ -15,7 +15,7 @@ export function serve(root, port = 8080, host = '127.0.0.1') {
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       let file = normalize(join(base, path));
-      if (!file.startsWith(base)) { res.writeHead(403).end('forbidden'); return; }
+      if (file !== base && !file.startsWith(base + sep)) { res.writeHead(403).end('forbidden'); return; }
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
