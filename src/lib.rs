@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod choice;
 pub mod classifier;
+pub mod csdi;
 pub mod ddpm;
 pub mod density;
 pub mod diffusion;

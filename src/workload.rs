@@ -33,6 +33,7 @@ pub fn workloads() -> &'static [WorkloadSpec] {
         crate::mlp2d::WORKLOAD,
         crate::classifier::WORKLOAD,
         crate::ddpm::WORKLOAD,
+        crate::csdi::WORKLOAD,
     ]
 }
 
