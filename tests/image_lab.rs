@@ -88,8 +88,6 @@ fn shipped_mnist_classifier_reaches_99_percent() {
 
 /// The issue's bar for Fashion-MNIST: 91 % of the test split.
 #[test]
-#[ignore = "the shipped Fashion-MNIST classifier is below 91 %: its training recipe needs input \
-            standardisation and more epochs (BENCHMARKS.md, image lab)"]
 fn shipped_fashion_classifier_reaches_91_percent() {
     if let Some((measured, _)) = measured_and_recorded("fashion") {
         assert!(
