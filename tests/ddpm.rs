@@ -147,3 +147,29 @@ fn weights_round_trip_with_their_schedule_and_refuse_another_width() {
     };
     assert!(err.contains("trained on `fashion`"), "{err}");
 }
+
+#[test]
+fn genlab_sample_draws_from_the_shipped_ddpm_by_class_guidance_steps_and_seed() {
+    let dir = std::env::temp_dir().join(format!("genlab-ddpm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = |seed: u64, name: &str| {
+        let out = dir.join(name);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_genlab"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["sample", "--model", "ddpm", "--dataset", "mnist", "--n", "3"])
+            .args(["--class", "7", "--guidance", "2", "--steps", "4", "--seed"])
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(&out).unwrap()
+    };
+    let (a, again, other) = (sample(1, "a.npy"), sample(1, "b.npy"), sample(2, "c.npy"));
+    assert_eq!(a, again, "the same seed draws the same samples");
+    assert_ne!(a, other);
+    let pixels = genlab::evaluation::samples_from_npy(&a).unwrap();
+    assert_eq!(pixels.len(), 3 * 784);
+    std::fs::remove_dir_all(&dir).ok();
+}
