@@ -25,7 +25,7 @@ AIR_CACHE="$GENLAB_CACHE/data/air"
 # Exit status 42: a build is needed and no air.rda with the pinned SHA-256 is at hand.
 convert() {
   python3 - <<'PY'
-import bz2, datetime, gzip, hashlib, json, lzma, os, shutil, struct, sys
+import bz2, datetime, gzip, hashlib, json, lzma, os, struct, sys
 
 # ---- pinned input and output ---------------------------------------------------------------
 RDA_SHA256 = "1fb2eb299947fd525069b865d48fa88efd3dc8d2307e8779fe005b63eaa53981"  # air.rda, 711800 bytes
@@ -36,33 +36,11 @@ OUT_REL = "www/data/air-pm10.csv"
 
 CACHE = os.path.join(os.environ["GENLAB_CACHE"], "data", "air")
 REPO = os.environ["REPO_ROOT"]
-with open(os.environ["FETCH_AIR_SCRIPT"], "rb") as _f:
-    PROGRAM_ID = hashlib.sha256(_f.read()).hexdigest()  # any change to this script rebuilds
+sys.path.insert(0, os.path.dirname(os.environ["FETCH_AIR_SCRIPT"]))
+from fetch_common import Reporter, copy_atomic, program_id, sha256_file, write_atomic  # noqa: E402
 
-
-def log(msg):
-    print(f"fetch-air: {msg}", flush=True)
-
-
-def fail(msg):
-    print(f"fetch-air: error: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_atomic(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+PROGRAM_ID = program_id(os.environ["FETCH_AIR_SCRIPT"])  # any change to this script rebuilds
+log, fail = Reporter("fetch-air").log, Reporter("fetch-air").fail
 
 
 # ---- a reader of R's serialization format ---------------------------------------------------
@@ -318,10 +296,7 @@ def main():
     if sha256_file(cache) != stamp["sha256"]:
         os.remove(os.path.join(CACHE, "stamp.json"))
         stamp = build()
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    tmp = f"{dst}.tmp{os.getpid()}"
-    shutil.copyfile(cache, tmp)
-    os.replace(tmp, dst)
+    copy_atomic(cache, dst)
     log(f"wrote {OUT_REL}: {stamp['summary']}")
 
 

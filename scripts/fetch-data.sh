@@ -96,41 +96,12 @@ REPO = os.environ["REPO_ROOT"]
 FASHION_DIR = os.environ["FASHION_DIR"]
 SPLITS = ("train", "test")
 KINDS = ("images", "labels")
+sys.path.insert(0, os.path.dirname(os.environ["FETCH_DATA_SCRIPT"]))
+from fetch_common import Reporter, copy_atomic, program_id, sha256_file, write_atomic  # noqa: E402
+
 # Any change to this program rebuilds the cached outputs.
-with open(os.environ["FETCH_DATA_SCRIPT"], "rb") as _f:
-    PROGRAM_ID = hashlib.sha256(_f.read()).hexdigest()
-
-
-def log(msg):
-    print(f"fetch-data: {msg}", flush=True)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_atomic(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def copy_atomic(src, dst):
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    tmp = f"{dst}.tmp{os.getpid()}"
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
-def fail(msg):
-    print(f"fetch-data: error: {msg}", file=sys.stderr)
-    sys.exit(1)
+PROGRAM_ID = program_id(os.environ["FETCH_DATA_SCRIPT"])
+log, fail = Reporter("fetch-data").log, Reporter("fetch-data").fail
 
 
 # ---- downloads -----------------------------------------------------------------------------
