@@ -41,7 +41,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::generators::host_normal;
-use crate::init::seeded_linear;
+use crate::init::{linear_from, seeded_linear, uniform};
 use crate::rng::SeededRng;
 use crate::timeseries::{
     conditional_masks, hide_for_evaluation, windows, MaskStrategy, Normalizer, TimeSeries,
@@ -280,31 +280,6 @@ pub fn time_position_embedding(len: usize, dim: usize) -> Vec<f32> {
 
 // ---------------------------------------------------------------------------------------------
 // Initialisation as PyTorch's (official code's), drawn from the run's own seed
-
-fn linear_from(
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    d_in: usize,
-    d_out: usize,
-    device: &Device,
-) -> Linear {
-    Linear {
-        weight: Param::from_tensor(Tensor::<2>::from_data(
-            TensorData::new(weight, [d_in, d_out]),
-            device,
-        )),
-        bias: Some(Param::from_tensor(Tensor::<1>::from_data(
-            TensorData::new(bias, [d_out]),
-            device,
-        ))),
-    }
-}
-
-fn uniform(n: usize, bound: f64, rng: &mut SeededRng) -> Vec<f32> {
-    (0..n)
-        .map(|_| (bound * (2.0 * rng.uniform() - 1.0)) as f32)
-        .collect()
-}
 
 /// `linear` over the last axis of `x`, on a `[rows, d_in]` view: burn's backward of a linear
 /// layer on a higher-rank input broadcasts the weight per batch (about twice the time here).

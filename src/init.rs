@@ -11,21 +11,21 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::rng::SeededRng;
 
-/// `U(-k, k)` with `k = 1/√fan_in`, burn's default for `Linear`, for weight and bias.
-pub fn seeded_linear(
+/// `n` draws from `U(-bound, bound)`.
+pub fn uniform(n: usize, bound: f64, rng: &mut SeededRng) -> Vec<f32> {
+    (0..n)
+        .map(|_| (bound * (2.0 * rng.uniform() - 1.0)) as f32)
+        .collect()
+}
+
+/// A `Linear` with the given `[d_input, d_output]` weight (row-major) and bias values.
+pub fn linear_from(
+    weight: Vec<f32>,
+    bias: Vec<f32>,
     d_input: usize,
     d_output: usize,
-    rng: &mut SeededRng,
     device: &Device,
 ) -> Linear {
-    let k = 1.0 / (d_input as f64).sqrt();
-    let mut uniform = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| (k * (2.0 * rng.uniform() - 1.0)) as f32)
-            .collect()
-    };
-    let weight = uniform(d_input * d_output);
-    let bias = uniform(d_output);
     Linear {
         weight: Param::from_tensor(Tensor::<2>::from_data(
             TensorData::new(weight, [d_input, d_output]),
@@ -38,6 +38,19 @@ pub fn seeded_linear(
     }
 }
 
+/// `U(-k, k)` with `k = 1/√fan_in`, burn's default for `Linear`, for weight and bias.
+pub fn seeded_linear(
+    d_input: usize,
+    d_output: usize,
+    rng: &mut SeededRng,
+    device: &Device,
+) -> Linear {
+    let k = 1.0 / (d_input as f64).sqrt();
+    let weight = uniform(d_input * d_output, k, rng);
+    let bias = uniform(d_output, k, rng);
+    linear_from(weight, bias, d_input, d_output, device)
+}
+
 /// A convolution from `config` with `U(-k, k)` weights and biases, `k = 1/√fan_in` (burn's
 /// default initialiser's range for convolutions), drawn from `rng`.
 pub fn seeded_conv2d(config: &Conv2dConfig, rng: &mut SeededRng, device: &Device) -> Conv2d {
@@ -45,22 +58,17 @@ pub fn seeded_conv2d(config: &Conv2dConfig, rng: &mut SeededRng, device: &Device
     let [kh, kw] = config.kernel_size;
     let per_group = c_in / config.groups;
     let k = 1.0 / ((per_group * kh * kw) as f64).sqrt();
-    let mut uniform = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| (k * (2.0 * rng.uniform() - 1.0)) as f32)
-            .collect()
-    };
     let mut conv = config.clone().with_bias(false).init(device);
     conv.weight = Param::from_tensor(Tensor::<4>::from_data(
         TensorData::new(
-            uniform(c_out * per_group * kh * kw),
+            uniform(c_out * per_group * kh * kw, k, rng),
             [c_out, per_group, kh, kw],
         ),
         device,
     ));
     if config.bias {
         conv.bias = Some(Param::from_tensor(Tensor::<1>::from_data(
-            TensorData::new(uniform(c_out), [c_out]),
+            TensorData::new(uniform(c_out, k, rng), [c_out]),
             device,
         )));
     }
