@@ -6,7 +6,7 @@
 //! Images are scaled to `[−1, 1]`. Guidance with weight `w` predicts
 //! `ε̃ = (1 + w)·ε(x, c) − w·ε(x, ∅)`: `w = 0` is the plain conditional model.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -15,7 +15,7 @@ use crate::diffusion::{BetaSchedule, NoiseSchedule, ReverseStep, DEFAULT_STEPS};
 use crate::generators::{host_normal, Generator, GeneratorSpec, ImageBatch, SampleRequest};
 use crate::rng::SeededRng;
 use crate::unet::{UNet, UNetConfig, NULL_CLASS};
-use crate::weights::{load_module, read_identity, save_module, PendingWeights};
+use crate::weights::{flat_parameters, load_module, read_identity, save_module, PendingWeights};
 
 pub const GENERATOR: GeneratorSpec = GeneratorSpec {
     name: "ddpm",
@@ -33,10 +33,10 @@ pub const GENERATOR: GeneratorSpec = GeneratorSpec {
 
 /// Fraction of training images whose class is replaced by the null token.
 pub const LABEL_DROPOUT: f64 = 0.1;
-/// DDIM steps when a request names none.
+/// DDIM steps when a request names none (and the link's default).
 pub const DEFAULT_SAMPLE_STEPS: usize = 50;
-/// The guidance weight the page and the CLI start from.
-pub const DEFAULT_GUIDANCE: f64 = 1.0;
+/// The guidance weight the page (the link's default) and the CLI start from.
+pub const DEFAULT_GUIDANCE: f64 = 3.0;
 const EMA_DECAY: f64 = 0.999;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,18 +74,6 @@ pub struct Ddpm {
     schedule: NoiseSchedule,
     rng: SeededRng,
     steps: usize,
-}
-
-/// Every float parameter of a module, in visiting order.
-#[derive(Default)]
-struct Parameters(Vec<Tensor<1>>);
-
-impl ModuleVisitor for Parameters {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let value = param.val().detach();
-        let n = value.shape().num_elements();
-        self.0.push(value.reshape([n]));
-    }
 }
 
 /// `ema ← decay·ema + (1 − decay)·current`, parameter by parameter in visiting order.
@@ -272,10 +260,8 @@ impl Generator for Ddpm {
             .mean();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         let net = self.optimizer.step(self.settings.learning_rate, net, grads);
-        let mut current = Parameters::default();
-        net.visit(&mut current);
         let ema = ema.map(&mut MovingAverage {
-            current: current.0.into_iter(),
+            current: flat_parameters(&net).into_iter(),
             decay: self.ema_decay(),
         });
         self.nets = Some(DdpmNets { net, ema });
@@ -330,11 +316,7 @@ impl Generator for Ddpm {
         self.nets = Some(nets);
         self.schedule = NoiseSchedule::new(settings.schedule, settings.diffusion_steps);
         self.settings = settings;
-        self.steps = identity
-            .extra
-            .get("steps")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        self.steps = identity.steps_trained();
         self.optimizer = AdamConfig::new().init();
         Ok(())
     }

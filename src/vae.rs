@@ -185,11 +185,7 @@ impl Generator for Vae {
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         let (net, identity) = load_module(self.net(), bytes, self.name(), &self.dataset)?;
         self.net = Some(net);
-        self.steps = identity
-            .extra
-            .get("steps")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        self.steps = identity.steps_trained();
         // Adam's moments belong to the weights they were measured on.
         self.optimizer = AdamConfig::new().init();
         Ok(())

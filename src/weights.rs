@@ -24,16 +24,33 @@ pub struct WeightsIdentity {
     pub extra: BTreeMap<String, String>,
 }
 
-/// Every float parameter of a module, flattened, in visiting order.
+impl WeightsIdentity {
+    /// The training steps the file records (0 when it records none).
+    pub fn steps_trained(&self) -> usize {
+        self.extra
+            .get("steps")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
 #[derive(Default)]
 struct FlatParameters(Vec<Tensor<1>>);
 
 impl ModuleVisitor for FlatParameters {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let value = param.val().inner();
+        let value = param.val().detach();
         let n = value.shape().num_elements();
         self.0.push(value.reshape([n]));
     }
+}
+
+/// Every float parameter of `module`, flattened and detached from autodiff, in visiting order
+/// (the order [`ModuleMapper`]s see them in).
+pub fn flat_parameters<M: Module>(module: &M) -> Vec<Tensor<1>> {
+    let mut parameters = FlatParameters::default();
+    module.visit(&mut parameters);
+    parameters.0
 }
 
 /// Refills a module's float parameters, in visiting order, from host values on `device`.
@@ -85,9 +102,8 @@ pub fn save_module<M: Module + 'static>(
     dataset: &str,
     extra: &[(&str, String)],
 ) -> PendingWeights {
-    let mut parameters = FlatParameters::default();
-    module.visit(&mut parameters);
-    let flat = (!parameters.0.is_empty()).then(|| Tensor::cat(parameters.0, 0));
+    let parameters = flat_parameters(module);
+    let flat = (!parameters.is_empty()).then(|| Tensor::cat(parameters, 0).inner());
     let template = module.clone();
     let (model, dataset) = (model.to_string(), dataset.to_string());
     let extra: Vec<(String, String)> = extra
