@@ -169,7 +169,7 @@ mod cli {
         /// Draw every sample from this class (0–9); without it classes cycle 0, 1, …, 9.
         #[arg(long)]
         class: Option<u8>,
-        /// Classifier-free guidance weight (default: the model's own, e.g. 1 for ddpm).
+        /// Classifier-free guidance weight (default: the model's own, 3 for ddpm).
         #[arg(long)]
         guidance: Option<f64>,
         /// Sampler steps (ddpm: DDIM steps, default 50; 1000 with --eta 1 is ancestral DDPM).
@@ -513,6 +513,38 @@ mod cli {
             .join(file)
     }
 
+    /// A registered generator for `dataset` with the weights at `weights`, or the shipped ones.
+    fn load_generator(
+        spec: &genlab::generators::GeneratorSpec,
+        dataset: genlab::state::Dataset,
+        weights: Option<&std::path::Path>,
+        device: &burn::tensor::Device,
+    ) -> Result<Box<dyn genlab::generators::Generator>, String> {
+        let mut generator = (spec.build)(dataset.name(), device, 0, &Default::default());
+        let path = weights.map_or_else(
+            || shipped_weights(&format!("{}-{dataset}.bpk", spec.name)),
+            std::path::Path::to_path_buf,
+        );
+        generator
+            .load(&read_file(&path)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(generator)
+    }
+
+    /// The classifier at `weights`, or the one shipped for `dataset`.
+    fn load_classifier(
+        dataset: genlab::state::Dataset,
+        weights: Option<&std::path::Path>,
+        device: &burn::tensor::Device,
+    ) -> Result<genlab::classifier::Classifier, String> {
+        let path = weights.map_or_else(
+            || shipped_weights(&format!("classifier-{dataset}.bpk")),
+            std::path::Path::to_path_buf,
+        );
+        genlab::classifier::Classifier::from_bytes(&read_file(&path)?, dataset.name(), device)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
         std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -606,15 +638,7 @@ mod cli {
             ));
         }
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator =
-            (spec.build)(args.dataset.name(), &device, args.seed, &Default::default());
-        let weights = args
-            .weights
-            .clone()
-            .unwrap_or_else(|| shipped_weights(&format!("{}-{}.bpk", spec.name, args.dataset)));
-        generator
-            .load(&read_file(&weights)?)
-            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let generator = load_generator(spec, args.dataset, args.weights.as_deref(), &device)?;
         let request = SampleRequest {
             count: args.n,
             class: args.class,
@@ -641,18 +665,11 @@ mod cli {
 
     fn eval(args: EvalArgs) -> Result<(), String> {
         use futures_lite::future::block_on;
-        use genlab::classifier::Classifier;
         use genlab::evaluation::{labels_from_npy, samples_from_npy, Evaluator};
         use genlab::idx::{load_split, Split};
 
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let weights = args
-            .classifier
-            .clone()
-            .unwrap_or_else(|| shipped_weights(&format!("classifier-{}.bpk", args.dataset)));
-        let classifier =
-            Classifier::from_bytes(&read_file(&weights)?, args.dataset.name(), &device)
-                .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let classifier = load_classifier(args.dataset, args.classifier.as_deref(), &device)?;
         let dir = args.data_dir.join(args.dataset.name());
         let test = load_split(&dir, Split::Test)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
@@ -697,41 +714,27 @@ mod cli {
 
     fn sweep(args: SweepArgs) -> Result<(), String> {
         use futures_lite::future::block_on;
-        use genlab::classifier::Classifier;
         use genlab::evaluation::{Evaluator, ReferenceImages};
         use genlab::generators::{find_generator, sample_in_chunks, SampleRequest};
         use genlab::idx::{load_split, Split};
         use std::time::Instant;
 
-        let list = |text: &str, flag: &str| -> Result<Vec<f64>, String> {
+        fn list<T: std::str::FromStr>(text: &str, flag: &str) -> Result<Vec<T>, String> {
             text.split(',')
-                .map(|v| v.trim().parse::<f64>())
+                .map(|v| v.trim().parse::<T>())
                 .collect::<Result<_, _>>()
                 .map_err(|_| format!("--{flag} `{text}`: expected numbers separated by commas"))
-        };
-        let guidances = list(&args.guidance, "guidance")?;
-        let steps: Vec<usize> = list(&args.steps, "steps")?
-            .into_iter()
-            .map(|s| s as usize)
-            .collect();
+        }
+        let guidances: Vec<f64> = list(&args.guidance, "guidance")?;
+        let steps: Vec<usize> = list(&args.steps, "steps")?;
         let spec = find_generator(&args.model)?;
         let device = native_device(args.backend.parse::<BackendKind>()?)?;
-        let mut generator =
-            (spec.build)(args.dataset.name(), &device, args.seed, &Default::default());
-        let weights = args
-            .weights
-            .clone()
-            .unwrap_or_else(|| shipped_weights(&format!("{}-{}.bpk", spec.name, args.dataset)));
-        generator
-            .load(&read_file(&weights)?)
-            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let generator = load_generator(spec, args.dataset, args.weights.as_deref(), &device)?;
         let dir = args.data_dir.join(args.dataset.name());
         let test = load_split(&dir, Split::Test)
             .map_err(|e| format!("{e} (run scripts/fetch-data.sh {} first)", args.dataset))?;
         let train = load_split(&dir, Split::Train).map_err(|e| e.to_string())?;
-        let classifier_path = shipped_weights(&format!("classifier-{}.bpk", args.dataset));
-        let classifier =
-            Classifier::from_bytes(&read_file(&classifier_path)?, args.dataset.name(), &device)?;
+        let classifier = load_classifier(args.dataset, None, &device)?;
         let evaluator = block_on(Evaluator::new(classifier, &test.images))?;
         let floor = block_on(
             evaluator.reference_points(&ReferenceImages::draw(&train, args.n, args.seed)),
