@@ -24,7 +24,7 @@ pub struct TrainArgs {
     #[arg(long)]
     data: PathBuf,
     /// Target choice: random, historical, mix or test-pattern.
-    #[arg(long, default_value = "mix")]
+    #[arg(long, default_value_t = MaskStrategy::default())]
     strategy: MaskStrategy,
     /// Total epochs (a resumed run counts the epochs it already had).
     #[arg(long, default_value_t = EPOCHS)]

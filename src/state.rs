@@ -343,8 +343,8 @@ impl Default for MnistParams {
             model: ImageModel::default(),
             schedule: BetaSchedule::default(),
             class: -1,
-            guidance: 3.0,
-            steps: 50,
+            guidance: crate::ddpm::DEFAULT_GUIDANCE,
+            steps: crate::ddpm::DEFAULT_SAMPLE_STEPS as u32,
             eta: 0.0,
             n: 16,
             seed: 0,
@@ -373,7 +373,7 @@ impl UrlParams for MnistParams {
 }
 
 named_choice! {
-    pub enum MaskStrategy { Random = "random", Historical = "historical", Mix = "mix", TestPattern = "test-pattern" } default Random
+    pub enum MaskStrategy { Random = "random", Historical = "historical", Mix = "mix", TestPattern = "test-pattern" } default Mix
 }
 
 /// Demo 3: CSDI imputation.

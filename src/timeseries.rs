@@ -744,16 +744,10 @@ pub fn split_by_time(len: usize, train: f64, valid: f64, test: f64) -> Result<Ti
 // ---------------------------------------------------------------------------------------------
 // Target choice for training (CSDI's masks)
 
-crate::named_choice! {
-    /// How training hides observed values (CSDI's "target choice strategies", §4.3 and
-    /// appendix B of the paper; `target_strategy` in the official code).
-    pub enum MaskStrategy {
-        Random = "random",
-        Historical = "historical",
-        Mix = "mix",
-        TestPattern = "test-pattern",
-    } default Mix
-}
+/// How training hides observed values (CSDI's "target choice strategies", §4.3 and appendix B
+/// of the paper; `target_strategy` in the official code). The link's choice, one type from the
+/// page to the CLI.
+pub use crate::state::MaskStrategy;
 
 /// Python's `round`: to the nearest integer, halves to even (`round(2.5) == 2`).
 fn round_half_even(x: f64) -> usize {
