@@ -72,6 +72,21 @@ fn genlab(args: &[&str]) -> std::process::Output {
         .expect("genlab runs")
 }
 
+/// Asserts that the command succeeded (showing its stderr if not) and returns its stdout.
+fn succeeded(output: std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The one JSON line a successful command printed.
+fn json_line(output: std::process::Output) -> serde_json::Value {
+    serde_json::from_str(succeeded(output).trim()).unwrap()
+}
+
 #[test]
 fn the_schedule_and_the_embeddings_are_the_official_ones() {
     let schedule = CsdiSchedule::quadratic(&CsdiConfig::PAPER);
@@ -330,16 +345,9 @@ fn genlab_impute_writes_every_imputed_cell_and_scores_the_hidden_ones() {
         args.extend_from_slice(extra);
         genlab(&args)
     };
-    let output = run(&["--hide-ratio", "0.2"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let line = json_line(run(&["--hide-ratio", "0.2"]));
     for key in ["crps", "mae", "rmse", "n_eval", "nsample", "baselines"] {
-        assert!(line.get(key).is_some(), "no {key} in {stdout}");
+        assert!(line.get(key).is_some(), "no {key} in {line}");
     }
     let observed = series.observed.iter().filter(|&&o| o).count();
     let hidden = (observed as f64 * 0.2).round_ties_even() as u64;
@@ -379,13 +387,7 @@ fn genlab_impute_writes_every_imputed_cell_and_scores_the_hidden_ones() {
     let mut text = String::from("north,south\n");
     text.push_str(&"0,0\n".repeat(40));
     std::fs::write(&mask, &text).unwrap();
-    let output = run(&["--mask", mask.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.stdout.is_empty());
+    assert!(succeeded(run(&["--mask", mask.to_str().unwrap()])).is_empty());
     assert_eq!(
         std::fs::read_to_string(&out).unwrap().lines().count(),
         1 + missing
@@ -394,9 +396,7 @@ fn genlab_impute_writes_every_imputed_cell_and_scores_the_hidden_ones() {
     text = String::from("north,south\n1,0\n");
     text.push_str(&"0,0\n".repeat(39));
     std::fs::write(&mask, &text).unwrap();
-    let output = run(&["--mask", mask.to_str().unwrap()]);
-    let line: serde_json::Value =
-        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    let line = json_line(run(&["--mask", mask.to_str().unwrap()]));
     assert_eq!(line["n_eval"], 1);
 
     // Another number of columns is refused with a clear message.
@@ -447,23 +447,17 @@ fn genlab_train_csdi_checkpoints_each_epoch_and_resumes() {
         genlab(&args)
     };
     let output = train("1", &["--config", "tiny", "--strategy", "random"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line: serde_json::Value =
-        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(stderr.contains("batch 4/4"), "{stderr}");
+    let line = json_line(output);
     assert_eq!(line["epoch"], 1);
     for key in ["loss", "valid_loss", "seconds"] {
         assert!(line.get(key).is_some(), "{line}");
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("batch 4/4"), "{stderr}");
     let first = Csdi::from_bytes(&std::fs::read(&weights).unwrap(), &Device::flex()).unwrap();
     assert_eq!((first.epochs_trained(), first.steps_trained()), (1, 4));
 
-    let output = train(
+    let line = json_line(train(
         "2",
         &[
             "--resume",
@@ -471,14 +465,7 @@ fn genlab_train_csdi_checkpoints_each_epoch_and_resumes() {
             "--strategy",
             "test-pattern",
         ],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line: serde_json::Value =
-        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    ));
     assert_eq!(line["epoch"], 2);
     let resumed = Csdi::from_bytes(&std::fs::read(&weights).unwrap(), &Device::flex()).unwrap();
     assert_eq!((resumed.epochs_trained(), resumed.steps_trained()), (2, 8));
