@@ -229,7 +229,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   async function drawSamples() {
     const s = sampleSettings();
     const t0 = performance.now();
-    const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.eta ?? 0, s.seed);
+    const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.eta, s.seed);
     const ms = performance.now() - t0;
     drawGrid($('im-samples'), pixels, s.count, 8);
     $('im-sample-status').textContent = `${s.count} samples${s.cls >= 0 ? ` of class ${view.lab.lab.info().classes[s.cls]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
@@ -299,11 +299,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   }
 
   async function fidPoint() {
-    await ensureEvaluation();
-    const s = sampleSettings();
-    const pixels = await view.lab.lab.sample(FID_SAMPLES, -1, s.guidance, s.steps, s.eta ?? 0, s.seed + 1);
-    const classes = Array.from({ length: FID_SAMPLES }, (_, i) => i % 10); // what class -1 draws
-    const report = await view.lab.lab.evaluate(pixels, view.conditional ? Uint8Array.from(classes) : undefined);
+    // Another seed than the grid's, so the FID is not of the images on show.
+    const report = await evaluateSamples({ seedOffset: 1 });
     const step = view.lab.lab.generatorState().steps;
     view.fid.push([step, report.fid]);
     plotCurve($('im-fid'), [{ points: view.fid, colour: '#d9480f' }], { floor: view.floor });
@@ -311,11 +308,11 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     return report;
   }
 
-  // FID and class accuracy of `count` samples (classes cycling 0–9) at the link's guidance.
-  async function evaluateSamples({ count = FID_SAMPLES, steps = null } = {}) {
+  // FID and class accuracy of `count` samples at the link's settings; class -1 cycles 0–9.
+  async function evaluateSamples({ count = FID_SAMPLES, steps = null, seedOffset = 0 } = {}) {
     await ensureEvaluation();
     const s = sampleSettings();
-    const pixels = await view.lab.lab.sample(count, -1, s.guidance, steps ?? s.steps, s.eta, s.seed);
+    const pixels = await view.lab.lab.sample(count, -1, s.guidance, steps ?? s.steps, s.eta, s.seed + seedOffset);
     const classes = Uint8Array.from({ length: count }, (_, i) => i % 10);
     return view.lab.lab.evaluate(pixels, view.conditional ? classes : undefined);
   }
