@@ -4,11 +4,13 @@
 // wasm vs tfjs-backend-wasm) and the time from the call to 16 DDIM-50 samples with guidance
 // (a doubled batch of 32) read back, with WebGPU dispatches, submits, uploads and read-backs
 // per step counted at the browser's API for both libraries.
-// Usage: node benches/ddpm-tfjs.mjs [batch=64] [timed_steps=3]   (after scripts/build-web.sh)
+// Usage: node benches/ddpm-tfjs.mjs [batch=64] [timed_steps=3] [engines=burn,tfjs]
+//        (after scripts/build-web.sh; `burn` alone skips TF.js, whose WebGPU sampling takes ~11 min here)
 import { startBrowser } from '../tests/browser/harness.mjs';
 
 const batch = Number(process.argv[2] ?? 64);
 const timed = Number(process.argv[3] ?? 3);
+const engines = (process.argv[4] ?? 'burn,tfjs').split(',');
 const SAMPLES = 16, DDIM_STEPS = 50;
 
 const browser = await startBrowser({ webgpu: true });
@@ -26,7 +28,7 @@ try {
 
   const rows = [];
   for (const backend of ['webgpu', 'cpu']) {
-    for (const engine of ['burn', 'tfjs']) {
+    for (const engine of engines) {
       const train = await page.evaluate(([e, b, n, k]) => window.bench.train(e, b, n, k), [engine, backend, batch, timed]);
       console.error(JSON.stringify({ engine, backend, batch, train }));
       const sample = await page.evaluate(([e, b, c, s]) => window.bench.sample(e, b, c, s), [engine, backend, SAMPLES, DDIM_STEPS]);
@@ -48,6 +50,7 @@ try {
   }
   for (const backend of ['webgpu', 'cpu']) {
     const [b, t] = ['burn', 'tfjs'].map((e) => rows.find((r) => r.engine === e && r.backend === backend));
+    if (!b || !t) continue;
     console.log(`\n${backend}: burn ÷ tfjs training steps/s ${(b.train.steps_per_s / t.train.steps_per_s).toFixed(2)}×; time to samples tfjs ÷ burn ${(t.sample.first_ms / b.sample.first_ms).toFixed(2)}×`);
   }
 } finally {
