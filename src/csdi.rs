@@ -62,6 +62,12 @@ pub const LEARNING_RATE: f64 = 1e-3;
 pub const WEIGHT_DECAY: f32 = 1e-6;
 pub const BATCH: usize = 16;
 pub const EPOCHS: usize = 200;
+/// Adam's rate when fine-tuning pretrained weights on another CSV: a tenth of the training
+/// rate, as the official schedule ends its first phase.
+pub const FINE_TUNE_LEARNING_RATE: f64 = LEARNING_RATE * 0.1;
+/// The most samples per window the page draws on the CPU path (the GPU path draws what the
+/// link asks for): each sample is a full reverse diffusion of the window.
+pub const CPU_NSAMPLE_CAP: usize = 16;
 
 /// The architecture and the noise schedule; written into weights files so that a file rebuilds
 /// its own network.
@@ -1153,6 +1159,22 @@ impl Csdi {
         nsample: usize,
         seed: u64,
     ) -> Result<Tensor<3>, String> {
+        let mut run = self.start_imputation(values, cond, nsample, seed)?;
+        while run.remaining() > 0 {
+            run.step();
+        }
+        Ok(run.result())
+    }
+
+    /// [`Csdi::impute`] one reverse step at a time, so that a page can show its progress and
+    /// stay responsive between steps.
+    pub fn start_imputation(
+        &self,
+        values: &[f32],
+        cond: &[bool],
+        nsample: usize,
+        seed: u64,
+    ) -> Result<ImputationRun, String> {
         let k = self.features();
         if nsample == 0 {
             return Err("ask for at least one sample".into());
@@ -1166,35 +1188,30 @@ impl Csdi {
         }
         let l = values.len() / k;
         let device = self.train_device.clone().inner();
-        let net = self.net().valid();
         let x = self.normalizer.normalize(values, cond);
         let repeat = |v: &[f32]| {
             Tensor::<3>::from_data(TensorData::new(v.repeat(nsample), [nsample, l, k]), &device)
         };
         let cond_mask = repeat(&mask_values(cond));
-        let cond_obs = repeat(&x);
-        let free = cond_mask.clone().neg().add_scalar(1.0);
         let mut rng = SeededRng::new(seed);
-        let mut current = host_normal([nsample, l, k], &mut rng, &device);
-        for t in (0..self.schedule.steps()).rev() {
-            let predicted = net.forward(
-                cond_obs.clone(),
-                free.clone() * current.clone(),
-                cond_mask.clone(),
-                &vec![t; nsample],
-            );
-            let (coeff1, coeff2, sigma) = self.schedule.reverse(t);
-            current = (current - predicted.mul_scalar(coeff2)).mul_scalar(coeff1);
-            if sigma > 0.0 {
-                current =
-                    current + host_normal([nsample, l, k], &mut rng, &device).mul_scalar(sigma);
-            }
-        }
+        let current = host_normal([nsample, l, k], &mut rng, &device);
         let stat =
             |v: &[f32]| Tensor::<3>::from_data(TensorData::new(v.to_vec(), [1, 1, k]), &device);
-        let imputed = current * stat(&self.normalizer.std) + stat(&self.normalizer.mean);
-        let given = repeat(values);
-        Ok(imputed * free + given * cond_mask)
+        Ok(ImputationRun {
+            net: self.net().valid(),
+            schedule: self.schedule.clone(),
+            cond_obs: repeat(&x),
+            free: cond_mask.clone().neg().add_scalar(1.0),
+            given: repeat(values),
+            mean: stat(&self.normalizer.mean),
+            std: stat(&self.normalizer.std),
+            cond_mask,
+            current,
+            remaining: self.schedule.steps(),
+            rng,
+            shape: [nsample, l, k],
+            device,
+        })
     }
 
     /// [`Csdi::impute`], read back: `[nsample, len, features]` row-major in data units.
@@ -1206,6 +1223,69 @@ impl Csdi {
         seed: u64,
     ) -> Result<Vec<f32>, String> {
         crate::workload::read_f32(self.impute(values, cond, nsample, seed)?).await
+    }
+}
+
+/// An imputation in progress: the reverse diffusion of one window's `nsample` draws.
+pub struct ImputationRun {
+    net: CsdiNet,
+    schedule: CsdiSchedule,
+    cond_obs: Tensor<3>,
+    cond_mask: Tensor<3>,
+    free: Tensor<3>,
+    given: Tensor<3>,
+    mean: Tensor<3>,
+    std: Tensor<3>,
+    current: Tensor<3>,
+    remaining: usize,
+    rng: SeededRng,
+    shape: [usize; 3],
+    device: Device,
+}
+
+impl ImputationRun {
+    /// Reverse steps still to run.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// All reverse steps (the model's diffusion steps).
+    pub fn total(&self) -> usize {
+        self.schedule.steps()
+    }
+
+    /// Queues one reverse step (nothing once all have run).
+    pub fn step(&mut self) {
+        if self.remaining == 0 {
+            return;
+        }
+        let t = self.remaining - 1;
+        let predicted = self.net.forward(
+            self.cond_obs.clone(),
+            self.free.clone() * self.current.clone(),
+            self.cond_mask.clone(),
+            &vec![t; self.shape[0]],
+        );
+        let (coeff1, coeff2, sigma) = self.schedule.reverse(t);
+        let mut next = (self.current.clone() - predicted.mul_scalar(coeff2)).mul_scalar(coeff1);
+        if sigma > 0.0 {
+            next = next + host_normal(self.shape, &mut self.rng, &self.device).mul_scalar(sigma);
+        }
+        self.current = next;
+        self.remaining = t;
+    }
+
+    /// One value of the current draws: reading it back waits for the queued steps (a GPU runs
+    /// them asynchronously), so progress shown after it is true.
+    pub fn probe(&self) -> Tensor<1> {
+        self.current.clone().slice([0..1, 0..1, 0..1]).reshape([1])
+    }
+
+    /// The draws in data units, `[nsample, len, features]`, given cells holding their values
+    /// (the draws so far when called early).
+    pub fn result(self) -> Tensor<3> {
+        let imputed = self.current * self.std + self.mean;
+        imputed * self.free + self.given * self.cond_mask
     }
 }
 

@@ -34,3 +34,5 @@ pub mod workload;
 pub mod web;
 #[cfg(target_arch = "wasm32")]
 pub mod web_images;
+#[cfg(target_arch = "wasm32")]
+pub mod web_timeseries;

@@ -189,6 +189,82 @@ impl std::str::FromStr for Painting {
     }
 }
 
+/// Stretches of the CSDI window the user painted over to hide: `(feature, first, last)` with
+/// `first..=last` time steps of the window. Written `feature:first-last,…` in links (empty: none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HiddenStretches(pub Vec<HiddenStretch>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HiddenStretch {
+    pub feature: usize,
+    pub first: usize,
+    pub last: usize,
+}
+
+/// More stretches than a user paints by hand; keeps links short.
+pub const MAX_STRETCHES: usize = 200;
+
+impl HiddenStretches {
+    /// `[len, features]`: true on the painted cells that fall inside such a window.
+    pub fn mask(&self, len: usize, features: usize) -> Vec<bool> {
+        let mut mask = vec![false; len * features];
+        for s in self.0.iter().filter(|s| s.feature < features) {
+            for t in s.first..=s.last.min(len.saturating_sub(1)) {
+                mask[t * features + s.feature] = true;
+            }
+        }
+        mask
+    }
+}
+
+impl std::fmt::Display for HiddenStretches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            write!(f, "{comma}{}:{}-{}", s.feature, s.first, s.last)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for HiddenStretches {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let whole = |part: &str, what: &str| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{part}` is not a {what} (a whole number)"))
+        };
+        let stretches = text
+            .split(',')
+            .filter(|part| !part.trim().is_empty())
+            .map(|part| {
+                let (feature, span) = part
+                    .split_once(':')
+                    .ok_or_else(|| format!("`{part}` is not feature:first-last"))?;
+                let (first, last) = span.split_once('-').unwrap_or((span, span));
+                let stretch = HiddenStretch {
+                    feature: whole(feature, "feature")?,
+                    first: whole(first, "time step")?,
+                    last: whole(last, "time step")?,
+                };
+                if stretch.first > stretch.last {
+                    return Err(format!("`{part}`: the stretch ends before it starts"));
+                }
+                Ok(stretch)
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if stretches.len() > MAX_STRETCHES {
+            return Err(format!(
+                "{} painted stretches; a link holds at most {MAX_STRETCHES}",
+                stretches.len()
+            ));
+        }
+        Ok(Self(stretches))
+    }
+}
+
 /// Link values with a compact text form (`a,b,d`, `brush;x,y;…`) serialise as that text.
 macro_rules! serde_as_text {
     ($($name:ty),*) => {$(
@@ -207,7 +283,7 @@ macro_rules! serde_as_text {
     )*};
 }
 
-serde_as_text!(Sym2, Painting);
+serde_as_text!(Sym2, Painting, HiddenStretches);
 
 /// Demo 1: Langevin particles on 2-D densities.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -385,6 +461,8 @@ pub struct CsdiParams {
     pub hide_ratio: f64,
     pub feature: u32,
     pub window: u32,
+    /// Stretches of the window painted over to hide, on top of `hide-ratio` of random ones.
+    pub hide: HiddenStretches,
     pub seed: u64,
 }
 
@@ -396,6 +474,7 @@ impl Default for CsdiParams {
             hide_ratio: 0.1,
             feature: 0,
             window: 0,
+            hide: HiddenStretches::default(),
             seed: 0,
         }
     }
@@ -405,10 +484,10 @@ impl UrlParams for CsdiParams {
     fn problems(&self) -> Vec<FieldProblem> {
         let mut problems = Vec::new();
         check_range(&mut problems, "nsample", self.nsample, 1, 1000);
-        if !(self.hide_ratio > 0.0 && self.hide_ratio < 1.0) {
+        if !(self.hide_ratio >= 0.0 && self.hide_ratio < 1.0) {
             problems.push(FieldProblem::new(
                 "hide-ratio",
-                format!("{} must lie strictly between 0 and 1", self.hide_ratio),
+                format!("{} must lie in [0, 1)", self.hide_ratio),
             ));
         }
         check_range(&mut problems, "feature", self.feature, 0, 9_999);

@@ -64,6 +64,18 @@ fn random_state(rng: &mut SeededRng) -> PageState {
         hide_ratio: rng.uniform().clamp(1e-9, 1.0 - 1e-9),
         feature: rng.below(10_000) as u32,
         window: rng.below(100_000) as u32,
+        hide: HiddenStretches(
+            (0..rng.below(5))
+                .map(|_| {
+                    let first = rng.below(40) as usize;
+                    HiddenStretch {
+                        feature: rng.below(50) as usize,
+                        first,
+                        last: first + rng.below(10) as usize,
+                    }
+                })
+                .collect(),
+        ),
         seed: rng.next_u64(),
     };
     state
@@ -228,4 +240,32 @@ fn the_shipped_gmm150_parameters_are_the_preset() {
         worst < 1e-14,
         "www/data/gmm150.json is stale: relative difference {worst:e}"
     );
+}
+
+#[test]
+fn painted_csdi_stretches_travel_in_the_link_and_mark_their_cells() {
+    let decoded = PageState::from_hash("demo=csdi&hide=2:3-5,0:35,1:30-99");
+    assert!(decoded.notices.is_empty(), "{:?}", decoded.notices);
+    let hide = &decoded.state.csdi.hide;
+    let mask = hide.mask(36, 3);
+    let hidden: Vec<(usize, usize)> = (0..36 * 3)
+        .filter(|&c| mask[c])
+        .map(|c| (c / 3, c % 3))
+        .collect();
+    let mut expected = vec![(3, 2), (4, 2), (5, 2), (35, 0)];
+    expected.extend((30..36).map(|t| (t, 1)));
+    expected.sort();
+    assert_eq!(hidden, expected, "steps past the window are dropped");
+    assert!(PageState::from_hash(&decoded.state.to_hash())
+        .notices
+        .is_empty());
+    for bad in ["x:1-2", "1:5-2", "1-2", "1:a"] {
+        let decoded = PageState::from_hash(&format!("demo=csdi&hide={bad}"));
+        assert!(
+            decoded.notices.iter().any(|n| n.contains("hide")),
+            "{bad}: {:?}",
+            decoded.notices
+        );
+        assert_eq!(decoded.state.csdi.hide, HiddenStretches::default());
+    }
 }

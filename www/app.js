@@ -2,11 +2,12 @@
 import init, * as wasm from '../pkg/genlab.js';
 import { createLangevinView } from './langevin.js';
 import { createImageView } from './images.js';
+import { createSeriesView } from './series.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
-// Demos that have landed get a live view; the others show their "not built yet" state.
-const LIVE_VIEWS = { langevin: createLangevinView, mnist: createImageView };
+// Each demo's view, built the first time its tab opens.
+const LIVE_VIEWS = { langevin: createLangevinView, mnist: createImageView, csdi: createSeriesView };
 const liveViews = {};
 const STEPS_PER_CHUNK = { cpu: 5, webgpu: 2 };
 
@@ -65,20 +66,13 @@ function renderDemo() {
     tab.setAttribute('aria-selected', String(tab.dataset.demo === demo));
   }
   $('demo-title').textContent = DEMO_TITLES[demo];
-  $('demo-state').hidden = Boolean(LIVE_VIEWS[demo]);
   for (const other of Object.values(liveViews)) other.stop();
   const live = $('demo-live');
-  if (LIVE_VIEWS[demo]) {
-    if (live.dataset.demo !== demo) {
-      liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend, setParams, imageBackend });
-      live.dataset.demo = demo;
-    }
-    liveViews[demo].show(page.view.hash).catch(showError);
-  } else {
-    live.replaceChildren();
-    delete live.dataset.demo;
-    delete liveViews[demo];
+  if (live.dataset.demo !== demo) {
+    liveViews[demo] = LIVE_VIEWS[demo](live, wasm, { showError, backendFor: particleBackend, setParams, imageBackend, seriesBackend });
+    live.dataset.demo = demo;
   }
+  liveViews[demo].show(page.view.hash).catch(showError);
   $('backend-choice').value = page.view.backend;
   const form = $('params');
   form.replaceChildren();
@@ -193,6 +187,12 @@ async function particleBackend(hash) {
 async function imageBackend() {
   await backendsReady;
   return backendFor('conv28');
+}
+
+// CSDI decides once per page, on its own training step (attention over a window).
+async function seriesBackend() {
+  await backendsReady;
+  return backendFor('csdi');
 }
 
 // ---- training loop of the backend check: small chunks, yielding to the browser ----
