@@ -246,6 +246,31 @@ fn imputations_depend_on_the_seed_only() {
 }
 
 #[test]
+fn an_imputation_run_steps_through_every_diffusion_step_and_keeps_the_given_values() {
+    let k = 2;
+    let values: Vec<f32> = (0..WINDOW_LEN * k).map(|i| i as f32 * 0.5).collect();
+    let cond: Vec<bool> = (0..WINDOW_LEN * k).map(|i| i % 4 != 0).collect();
+    let model = tiny(k, 2);
+    let mut run = model.start_imputation(&values, &cond, 3, 8).unwrap();
+    assert_eq!(run.total(), 50);
+    for done in 1..=run.total() {
+        run.step();
+        assert_eq!(run.remaining(), run.total() - done);
+        assert!(block_on(read_f32(run.probe())).unwrap()[0].is_finite());
+    }
+    run.step();
+    assert_eq!(run.remaining(), 0, "stepping past the end does nothing");
+    let stepped = block_on(read_f32(run.result())).unwrap();
+    let whole = block_on(model.impute_values(&values, &cond, 3, 8)).unwrap();
+    assert_eq!(stepped, whole, "stepping is the same imputation");
+    for s in 0..3 {
+        for c in (0..values.len()).filter(|&c| cond[c]) {
+            assert_eq!(stepped[s * values.len() + c], values[c], "given cells keep their value");
+        }
+    }
+}
+
+#[test]
 fn weights_round_trip_and_refuse_what_does_not_fit() {
     let series = TimeSeries::from_csv(&small_csv(80)).unwrap();
     let data = CsdiData::new(&series).unwrap();

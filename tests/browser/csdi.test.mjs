@@ -22,8 +22,12 @@ const state = (page) => page.evaluate(() => window.genlab.live('csdi').state());
 
 function assertBand(result, features) {
   assert.equal(result.median.length, 36 * features);
+  // The median is torch.median's (the lower middle sample) and the band linearly interpolated,
+  // as the paper computes them: with fewer than 10 samples the median may sit just outside it.
+  const inBand = result.nsample >= 10;
   for (let c = 0; c < result.median.length; c++) {
-    assert.ok(result.low[c] <= result.median[c] + 1e-3 && result.median[c] <= result.high[c] + 1e-3, `cell ${c}: ${result.low[c]} ≤ ${result.median[c]} ≤ ${result.high[c]}`);
+    assert.ok(result.low[c] <= result.high[c] + 1e-3, `cell ${c}: band ${result.low[c]}…${result.high[c]}`);
+    if (inBand) assert.ok(result.low[c] <= result.median[c] + 1e-3 && result.median[c] <= result.high[c] + 1e-3, `cell ${c}: ${result.low[c]} ≤ ${result.median[c]} ≤ ${result.high[c]}`);
   }
   assert.ok(result.n_eval > 0);
   for (const v of [result.csdi.crps, result.csdi.mae, result.csdi.rmse]) assert.ok(Number.isFinite(v) && v >= 0, `score ${v}`);
