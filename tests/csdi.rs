@@ -265,7 +265,11 @@ fn an_imputation_run_steps_through_every_diffusion_step_and_keeps_the_given_valu
     assert_eq!(stepped, whole, "stepping is the same imputation");
     for s in 0..3 {
         for c in (0..values.len()).filter(|&c| cond[c]) {
-            assert_eq!(stepped[s * values.len() + c], values[c], "given cells keep their value");
+            assert_eq!(
+                stepped[s * values.len() + c],
+                values[c],
+                "given cells keep their value"
+            );
         }
     }
 }
