@@ -451,8 +451,15 @@ impl ResidualLayer {
         side.mask.clone() * mask + (time + feature + bias)
     }
 
-    /// `x`: `[B, L, K, C]`; `diffusion`: `[B, E]`. Returns the new `x` and the skip output.
-    fn forward(&self, x: Tensor<4>, diffusion: Tensor<2>, side: &Side) -> (Tensor<4>, Tensor<4>) {
+    /// `x`: `[B, L, K, C]`; `diffusion`: `[B, E]`; `side`: this layer's [`ResidualLayer::side`]
+    /// (`[B, L, K, 2C]`, or `[1, L, K, 2C]` when every window has the same mask).
+    /// Returns the new `x` and the skip output.
+    fn forward(
+        &self,
+        x: Tensor<4>,
+        diffusion: Tensor<2>,
+        side: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>) {
         let [b, l, k, c] = x.dims();
         let y = x.clone()
             + self
@@ -475,7 +482,7 @@ impl ResidualLayer {
         } else {
             y
         };
-        let y = dense(&self.mid_projection, y) + self.side(side);
+        let y = dense(&self.mid_projection, y) + side;
         let gate = y.clone().narrow(3, 0, c);
         let filter = y.narrow(3, c, c);
         let y = dense(&self.output_projection, sigmoid(gate) * tanh(filter));
@@ -534,6 +541,25 @@ impl CsdiNet {
         }
     }
 
+    /// Each residual layer's projection of the side information (time and feature embeddings,
+    /// the conditioning mask `cond` `[B, L, K]`): fixed while one window is imputed, so an
+    /// imputation computes it once for all its reverse steps.
+    fn side_projections(&self, cond: Tensor<3>) -> Vec<Tensor<4>> {
+        let [b, l, k] = cond.dims();
+        let side = Side {
+            time: Tensor::<2>::from_data(
+                TensorData::new(
+                    time_position_embedding(l, self.time_dim),
+                    [l, self.time_dim],
+                ),
+                &cond.device(),
+            ),
+            feature: self.feature_embedding.val(),
+            mask: cond.reshape([b, l, k, 1]),
+        };
+        self.layers.iter().map(|layer| layer.side(&side)).collect()
+    }
+
     /// ε̂ `[B, L, K]` from the conditioning values `cond_obs`, the noisy targets
     /// `noisy_target` (both zero elsewhere), the conditioning mask `cond` (all `[B, L, K]`) and
     /// each window's diffusion step.
@@ -542,6 +568,18 @@ impl CsdiNet {
         cond_obs: Tensor<3>,
         noisy_target: Tensor<3>,
         cond: Tensor<3>,
+        times: &[usize],
+    ) -> Tensor<3> {
+        let sides = self.side_projections(cond);
+        self.forward_with_sides(cond_obs, noisy_target, &sides, times)
+    }
+
+    /// [`CsdiNet::forward`] with the side projections already made.
+    fn forward_with_sides(
+        &self,
+        cond_obs: Tensor<3>,
+        noisy_target: Tensor<3>,
+        sides: &[Tensor<4>],
         times: &[usize],
     ) -> Tensor<3> {
         let [b, l, k] = cond_obs.dims();
@@ -559,20 +597,9 @@ impl CsdiNet {
             self.diffusion2
                 .forward(silu(self.diffusion1.forward(steps))),
         );
-        let side = Side {
-            time: Tensor::<2>::from_data(
-                TensorData::new(
-                    time_position_embedding(l, self.time_dim),
-                    [l, self.time_dim],
-                ),
-                &device,
-            ),
-            feature: self.feature_embedding.val(),
-            mask: cond.reshape([b, l, k, 1]),
-        };
         let mut skips: Option<Tensor<4>> = None;
-        for layer in &self.layers {
-            let (next, skip) = layer.forward(x, diffusion.clone(), &side);
+        for (layer, side) in self.layers.iter().zip(sides) {
+            let (next, skip) = layer.forward(x, diffusion.clone(), side.clone());
             x = next;
             skips = Some(match skips {
                 Some(sum) => sum + skip,
@@ -1197,8 +1224,13 @@ impl Csdi {
         let current = host_normal([nsample, l, k], &mut rng, &device);
         let stat =
             |v: &[f32]| Tensor::<3>::from_data(TensorData::new(v.to_vec(), [1, 1, k]), &device);
+        let net = self.net().valid();
+        // One window's mask for all samples: `[1, L, K, 2C]` per layer, broadcast over them.
+        let window_mask =
+            Tensor::<3>::from_data(TensorData::new(mask_values(cond), [1, l, k]), &device);
         Ok(ImputationRun {
-            net: self.net().valid(),
+            sides: net.side_projections(window_mask),
+            net,
             schedule: self.schedule.clone(),
             cond_obs: repeat(&x),
             free: cond_mask.clone().neg().add_scalar(1.0),
@@ -1229,6 +1261,9 @@ impl Csdi {
 /// An imputation in progress: the reverse diffusion of one window's `nsample` draws.
 pub struct ImputationRun {
     net: CsdiNet,
+    /// The net's side projections of this window's mask (the same at every reverse step and
+    /// for every sample).
+    sides: Vec<Tensor<4>>,
     schedule: CsdiSchedule,
     cond_obs: Tensor<3>,
     cond_mask: Tensor<3>,
@@ -1260,10 +1295,10 @@ impl ImputationRun {
             return;
         }
         let t = self.remaining - 1;
-        let predicted = self.net.forward(
+        let predicted = self.net.forward_with_sides(
             self.cond_obs.clone(),
             self.free.clone() * self.current.clone(),
-            self.cond_mask.clone(),
+            &self.sides,
             &vec![t; self.shape[0]],
         );
         let (coeff1, coeff2, sigma) = self.schedule.reverse(t);
