@@ -10,8 +10,8 @@ use genlab::csdi::{
 };
 use genlab::rng::SeededRng;
 use genlab::timeseries::{
-    conditioning, crps_levels, hide_for_evaluation, median, quantiles, score_point, score_samples,
-    windows, Baseline, MaskStrategy, TimeSeries, DEFAULT_EVAL_RATIO, DEFAULT_NSAMPLE, WINDOW_LEN,
+    conditioning, crps_levels, hide_for_evaluation, median, quantiles, score_samples, windows,
+    Baseline, MaskStrategy, TimeSeries, DEFAULT_EVAL_RATIO, DEFAULT_NSAMPLE, WINDOW_LEN,
 };
 use genlab::workload::{read_f32, read_losses};
 
@@ -424,15 +424,14 @@ pub fn impute(args: ImputeArgs) -> Result<(), String> {
         eprintln!("no observed value was hidden: nothing to score");
         return Ok(());
     }
-    let mut baselines = serde_json::Map::new();
-    for &baseline in Baseline::ALL {
-        let predicted = baseline.impute(truth, cond_range, k);
-        let s = score_point(&predicted, truth, eval);
-        baselines.insert(
-            baseline.to_string(),
-            serde_json::json!({"crps": s.crps, "mae": s.mae, "rmse": s.rmse}),
-        );
-    }
+    let baselines: serde_json::Map<String, serde_json::Value> =
+        Baseline::score_all(truth, cond_range, eval, k)
+            .into_iter()
+            .map(|(b, s)| {
+                let scores = serde_json::json!({"crps": s.crps, "mae": s.mae, "rmse": s.rmse});
+                (b.to_string(), scores)
+            })
+            .collect();
     println!(
         "{}",
         serde_json::json!({

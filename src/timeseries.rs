@@ -999,7 +999,7 @@ fn eval_sum(pred: &[f32], truth: &[f32], eval: &[bool], f: impl Fn(f64) -> f64) 
 }
 
 /// The scores of one method on the evaluated cells.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Scores {
     pub crps: f64,
     pub mae: f64,
@@ -1048,6 +1048,25 @@ impl Baseline {
             Baseline::Linear => impute_linear(values, cond, features),
             Baseline::Locf => impute_locf(values, cond, features),
         }
+    }
+
+    /// Every baseline's scores on the `eval` cells of `truth` (`[len, features]`), each imputing
+    /// from the `cond` cells.
+    pub fn score_all(
+        truth: &[f32],
+        cond: &[bool],
+        eval: &[bool],
+        features: usize,
+    ) -> Vec<(Baseline, Scores)> {
+        Baseline::ALL
+            .iter()
+            .map(|&b| {
+                (
+                    b,
+                    score_point(&b.impute(truth, cond, features), truth, eval),
+                )
+            })
+            .collect()
     }
 }
 

@@ -16,8 +16,8 @@ use crate::csdi::{
 use crate::rng::SeededRng;
 use crate::state::{HiddenStretches, MaskStrategy};
 use crate::timeseries::{
-    conditioning, hide_for_evaluation, median, quantiles, score_point, score_samples, windows,
-    Baseline, Scores, TimeSeries, TimeSplit, Window, WINDOW_LEN,
+    conditioning, hide_for_evaluation, median, quantiles, score_samples, windows, Baseline, Scores,
+    TimeSeries, TimeSplit, Window, WINDOW_LEN,
 };
 use crate::web::{device_for, js_error, to_js};
 use crate::workload::{read_f32, read_losses};
@@ -75,23 +75,6 @@ struct Started {
 }
 
 #[derive(Serialize)]
-struct MethodScores {
-    crps: f64,
-    mae: f64,
-    rmse: f64,
-}
-
-impl From<Scores> for MethodScores {
-    fn from(s: Scores) -> Self {
-        MethodScores {
-            crps: s.crps,
-            mae: s.mae,
-            rmse: s.rmse,
-        }
-    }
-}
-
-#[derive(Serialize)]
 struct Imputed {
     nsample: usize,
     /// `[len, features]` each: the samples' median and the 5 % and 95 % quantiles.
@@ -102,19 +85,17 @@ struct Imputed {
     hidden: Vec<u8>,
     /// The hidden observed values' scores, present when any was hidden.
     n_eval: usize,
-    csdi: Option<MethodScores>,
-    baselines: Vec<(String, MethodScores)>,
-    seconds: f64,
+    csdi: Option<Scores>,
+    baselines: Vec<(String, Scores)>,
 }
 
 struct Running {
     run: ImputationRun,
-    window: Window,
+    features: usize,
     truth: Vec<f32>,
     cond: Vec<bool>,
     hidden: Vec<bool>,
     nsample: usize,
-    started: f64,
 }
 
 struct SeriesLabState {
@@ -133,10 +114,6 @@ struct SeriesLabState {
 #[wasm_bindgen]
 pub struct SeriesLab {
     state: RefCell<SeriesLabState>,
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }
 
 fn no_model() -> JsError {
@@ -303,20 +280,8 @@ impl SeriesLab {
     }
 
     /// The cells of window `index` hidden for evaluation: `hide_ratio` of its observed values
-    /// drawn from `seed`, and the painted stretches `hide` (`feature:first-last,…`). `[len,
-    /// features]`, 1 = hidden; only observed cells can be hidden.
-    #[wasm_bindgen(js_name = hiddenCells)]
-    pub fn hidden_cells(
-        &self,
-        index: usize,
-        hide_ratio: f64,
-        hide: &str,
-        seed: f64,
-    ) -> Result<Vec<u8>, JsError> {
-        let hidden = self.hidden(index, hide_ratio, hide, seed)?;
-        Ok(hidden.into_iter().map(u8::from).collect())
-    }
-
+    /// drawn from `seed`, and the painted stretches `hide` (`feature:first-last,…`).
+    /// `[len, features]`; only observed cells can be hidden.
     fn hidden(
         &self,
         index: usize,
@@ -375,12 +340,11 @@ impl SeriesLab {
         };
         state.running = Some(Running {
             run,
-            window: w,
+            features: k,
             truth,
             cond,
             hidden,
             nsample,
-            started: now_ms(),
         });
         to_js(&started)
     }
@@ -416,31 +380,23 @@ impl SeriesLab {
             .ok_or_else(|| js_error("no imputation is running"))?;
         let Running {
             run,
-            window,
+            features,
             truth,
             cond,
             hidden,
             nsample,
-            started,
         } = running;
-        let k = truth.len() / window.len;
         let samples = read_f32(run.result()).await.map_err(js_error)?;
         let band = quantiles(&samples, nsample, &BAND);
         let count = truth.len();
         let n_eval = hidden.iter().filter(|&&h| h).count();
         let (csdi, baselines) = if n_eval > 0 {
-            let baselines = Baseline::ALL
-                .iter()
-                .map(|&b| {
-                    let predicted = b.impute(&truth, &cond, k);
-                    (
-                        b.to_string(),
-                        score_point(&predicted, &truth, &hidden).into(),
-                    )
-                })
+            let baselines = Baseline::score_all(&truth, &cond, &hidden, features)
+                .into_iter()
+                .map(|(b, s)| (b.to_string(), s))
                 .collect();
             (
-                Some(score_samples(&samples, nsample, &truth, &hidden).into()),
+                Some(score_samples(&samples, nsample, &truth, &hidden)),
                 baselines,
             )
         } else {
@@ -455,7 +411,6 @@ impl SeriesLab {
             n_eval,
             csdi,
             baselines,
-            seconds: (now_ms() - started) / 1000.0,
         })
     }
 
