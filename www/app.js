@@ -3,6 +3,7 @@ import init, * as wasm from '../pkg/genlab.js';
 import { createLangevinView } from './langevin.js';
 import { createImageView } from './images.js';
 import { createSeriesView } from './series.js';
+import { plotCurve } from './plot.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
@@ -217,7 +218,7 @@ async function train(steps = 30, workload = 'mlp2d') {
     const rate = recent.length ? recent.reduce((s, t) => s + t.n, 0) / (recent.reduce((s, t) => s + t.ms, 0) / 1000) : NaN;
     const eta = Number.isFinite(rate) ? ((steps - done) / rate).toFixed(1) : '…';
     $('train-status').textContent = `${run.backend}: step ${done}/${steps}, loss ${losses.at(-1).toFixed(4)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${eta} s, first step ${run.stepTimes[0].ms.toFixed(0)} ms`;
-    plotLoss(run.losses);
+    plotCurve($('loss-plot'), [{ points: run.losses.map((l, i) => [i + 1, l]), colour: '#2f6fde' }]);
     await new Promise((r) => setTimeout(r, 0));
   }
   run.active = false;
@@ -232,28 +233,6 @@ function togglePause() {
   run.paused = !run.paused;
   $('pause').textContent = run.paused ? 'Resume' : 'Pause';
   if (!run.paused) run.resume?.();
-}
-
-function plotLoss(losses) {
-  const canvas = $('loss-plot');
-  const ctx = canvas.getContext('2d');
-  const { width, height } = canvas;
-  ctx.clearRect(0, 0, width, height);
-  ctx.fillStyle = '#5a6275';
-  ctx.font = '12px system-ui';
-  const finite = losses.filter(Number.isFinite);
-  if (!finite.length) return;
-  const max = Math.max(...finite), min = Math.min(0, ...finite);
-  const x = (i) => 40 + (i / Math.max(1, losses.length - 1)) * (width - 50);
-  const y = (v) => height - 20 - ((v - min) / (max - min || 1)) * (height - 40);
-  ctx.fillText(max.toFixed(3), 2, y(max) + 4);
-  ctx.fillText(min.toFixed(3), 2, y(min));
-  ctx.fillText('step', width - 30, height - 4);
-  ctx.strokeStyle = '#2f6fde';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  losses.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
-  ctx.stroke();
 }
 
 // ---- start-up ----

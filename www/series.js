@@ -2,36 +2,18 @@
 // a reverse step at a time with progress, draws per-feature charts with the band, lets the user
 // paint stretches to hide (they live in the link) and fine-tune on the series. All model math
 // is in Rust (SeriesLab).
+import { plotCurve } from './plot.js';
+
 const SHIPPED_DATA = 'www/data/air-pm10.csv';
 const SHIPPED_WEIGHTS = 'www/models/csdi-air-pm10.bpk';
 // Reverse steps per call: small enough that the page repaints between them.
 const STEPS_PER_CALL = { cpu: 2, webgpu: 5 };
-const TRAIN_CHUNK = { cpu: 1, webgpu: 1 };
 const TRAIN_BATCH = 16;
+// Training steps per call: one, then the page repaints.
+const TRAIN_CHUNK = 1;
 // Features drawn as small charts next to the picked one.
 const NEIGHBOURS = 5;
 const COLOURS = { observed: '#1c2233', hidden: '#d9480f', median: '#2f6fde', band: 'rgba(47,111,222,0.18)', paint: 'rgba(217,72,15,0.12)' };
-
-function plotLoss(canvas, losses) {
-  const ctx = canvas.getContext('2d');
-  const { width, height } = canvas;
-  ctx.clearRect(0, 0, width, height);
-  const finite = losses.filter(Number.isFinite);
-  if (!finite.length) return;
-  const max = Math.max(...finite), min = Math.min(0, ...finite);
-  const x = (i) => 44 + (i / Math.max(1, losses.length - 1)) * (width - 54);
-  const y = (v) => height - 18 - ((v - min) / (max - min || 1)) * (height - 30);
-  ctx.fillStyle = '#5a6275';
-  ctx.font = '11px system-ui';
-  ctx.fillText(max.toPrecision(3), 2, y(max) + 8);
-  ctx.fillText(min.toPrecision(3), 2, y(min));
-  ctx.fillText('step', width - 30, height - 4);
-  ctx.strokeStyle = '#2f6fde';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  losses.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
-  ctx.stroke();
-}
 
 // One feature of one window: observed points, hidden ground truth, the median and the band,
 // and the painted stretches shaded.
@@ -133,7 +115,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   const view = {
     lab: null, info: null, backend: null, params: null, window: null, result: null,
     resultKey: null, run: 0, progress: null, training: null, losses: [], loading: Promise.resolve(),
-    weights: '', started: null,
+    weights: '',
   };
 
   function setStatus(id, text) { $(id).textContent = text; }
@@ -158,7 +140,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     return m;
   }
 
-  async function loadSeries(text, name) {
+  function loadSeries(text, name) {
     const lab = new wasm.SeriesLab(text, name);
     view.lab?.free?.();
     view.lab = lab;
@@ -288,14 +270,14 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     try {
       while (run.steps < steps && view.training === run) {
         if (run.paused) { await new Promise((r) => setTimeout(r, 100)); continue; }
-        const chunk = Math.min(TRAIN_CHUNK[view.backend], steps - run.steps);
+        const chunk = Math.min(TRAIN_CHUNK, steps - run.steps);
         const losses = await view.lab.trainSteps(chunk, batch, view.params.strategy);
         run.steps += chunk;
         view.losses.push(...losses);
         const rate = run.steps / ((performance.now() - run.started) / 1000);
         const eta = (steps - run.steps) / rate;
         setStatus('ts-train-status', `Fine-tuning (${view.params.strategy} targets): step ${run.steps}/${steps}, loss ${losses[losses.length - 1].toFixed(4)}, ${rate.toFixed(2)} steps/s, ETA ${Math.round(eta)} s.`);
-        plotLoss($('ts-loss'), view.losses);
+        plotCurve($('ts-loss'), [{ points: view.losses.map((l, i) => [i + 1, l]), colour: '#2f6fde' }]);
         await new Promise((r) => setTimeout(r, 0));
       }
     } finally {
@@ -320,7 +302,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     const work = (async () => {
       await view.loading;
       const backend = await seriesBackend();
-      if (!view.lab) await loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10');
+      if (!view.lab) loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10');
       if (view.backend !== backend || !view.hasModel) {
         view.backend = backend;
         await ensureModel();
@@ -336,7 +318,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   async function uploadCsv(file) {
     const text = await file.text();
     try {
-      await loadSeries(text, file.name.replace(/\.csv$/i, ''));
+      loadSeries(text, file.name.replace(/\.csv$/i, ''));
     } catch (e) {
       const message = `${file.name} was not loaded: ${e.message ?? e}. The current series is kept.`;
       setStatus('ts-data-status', message);
@@ -408,7 +390,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   $('ts-pause').addEventListener('click', togglePause);
   $('ts-shipped').addEventListener('click', guard(async () => { try { await loadShippedWeights(); } catch (e) { view.weights = `Shipped weights not loaded: ${e.message ?? e}.`; describeModel(); return; } await impute(); }));
   $('ts-fresh').addEventListener('click', guard(async () => { view.lab.newModel('small', view.backend, Number(view.params.seed)); view.weights = 'Fresh weights.'; view.losses = []; describeModel(); }));
-  $('ts-shipped-data').addEventListener('click', guard(async () => { await loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10'); await ensureModel(); setParams({ window: 0, feature: 0, hide: '' }); }));
+  $('ts-shipped-data').addEventListener('click', guard(async () => { loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10'); await ensureModel(); setParams({ window: 0, feature: 0, hide: '' }); }));
   $('ts-upload').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) uploadCsv(file).catch(showError); e.target.value = ''; });
   $('ts-weights').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) uploadWeights(file).catch(showError); e.target.value = ''; });
   $('ts-download').addEventListener('click', () => { download().catch(showError); });
