@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::backend::BackendKind;
 use crate::csdi::{
     Csdi, CsdiData, CsdiPreset, ImputationRun, CPU_NSAMPLE_CAP, FINE_TUNE_LEARNING_RATE,
-    LEARNING_RATE, SPLIT,
+    LEARNING_RATE, PAGE_CONFIG, SPLIT,
 };
 use crate::rng::SeededRng;
 use crate::state::{HiddenStretches, MaskStrategy};
@@ -255,16 +255,15 @@ impl SeriesLab {
         Self::model_info(&state)
     }
 
-    /// A fresh network of `preset` (`paper`, `small`, `tiny`) for this series, normalised by its
+    /// A fresh network of the page's size ([`PAGE_CONFIG`]) for this series, normalised by its
     /// training rows.
     #[wasm_bindgen(js_name = newModel)]
-    pub fn new_model(&self, preset: &str, backend: &str, seed: f64) -> Result<JsValue, JsError> {
-        let preset: CsdiPreset = preset.parse().map_err(js_error)?;
+    pub fn new_model(&self, backend: &str, seed: f64) -> Result<JsValue, JsError> {
         let kind: BackendKind = backend.parse().map_err(js_error)?;
         let device = device_for(backend).map_err(js_error)?;
         let mut state = self.state.borrow_mut();
         let data = CsdiData::new(&state.series).map_err(js_error)?;
-        let model = Csdi::for_data(preset.config(), &data, &state.name, &device, seed as u64)
+        let model = Csdi::for_data(PAGE_CONFIG, &data, &state.name, &device, seed as u64)
             .map_err(js_error)?;
         state.data = Some(data);
         state.model = Some(model);

@@ -165,7 +165,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     try {
       await loadShippedWeights();
     } catch (e) {
-      view.lab.newModel('small', view.backend, Number(view.params.seed));
+      view.lab.newModel(view.backend, Number(view.params.seed));
       view.weights = `Fresh weights: ${e.message ?? e}. Fine-tune to train them on this series.`;
       describeModel();
     }
@@ -389,7 +389,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   $('ts-train').addEventListener('click', guard(async () => { if (view.training) { view.training = null; return; } await train(100_000); }));
   $('ts-pause').addEventListener('click', togglePause);
   $('ts-shipped').addEventListener('click', guard(async () => { try { await loadShippedWeights(); } catch (e) { view.weights = `Shipped weights not loaded: ${e.message ?? e}.`; describeModel(); return; } await impute(); }));
-  $('ts-fresh').addEventListener('click', guard(async () => { view.lab.newModel('small', view.backend, Number(view.params.seed)); view.weights = 'Fresh weights.'; view.losses = []; describeModel(); }));
+  $('ts-fresh').addEventListener('click', guard(async () => { view.lab.newModel(view.backend, Number(view.params.seed)); view.weights = 'Fresh weights.'; view.losses = []; describeModel(); }));
   $('ts-shipped-data').addEventListener('click', guard(async () => { loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10'); await ensureModel(); setParams({ window: 0, feature: 0, hide: '' }); }));
   $('ts-upload').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) uploadCsv(file).catch(showError); e.target.value = ''; });
   $('ts-weights').addEventListener('change', (e) => { const file = e.target.files[0]; if (file) uploadWeights(file).catch(showError); e.target.value = ''; });
