@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::cli::{read_file, shipped_weights, write_file};
 use futures_lite::future::block_on;
 use genlab::backend::{native_device, BackendKind};
 use genlab::csdi::{
@@ -109,13 +110,6 @@ pub struct ImputeArgs {
 
 fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn read_series(path: &Path) -> Result<TimeSeries, String> {
@@ -296,29 +290,16 @@ fn quote(text: &str) -> String {
 }
 
 pub fn impute(args: ImputeArgs) -> Result<(), String> {
-    let weights = args.weights.clone().unwrap_or_else(|| {
-        let here = Path::new("www/models").join(SHIPPED);
-        if here.is_file() {
-            here
-        } else {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("www/models")
-                .join(SHIPPED)
-        }
-    });
+    let weights = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| shipped_weights(SHIPPED));
     if args.nsample == 0 {
         return Err("--nsample must be at least 1".into());
     }
     let series = read_series(&args.data)?;
     let device = native_device(args.backend.parse::<BackendKind>()?)?;
-    let bytes = std::fs::read(&weights).map_err(|e| {
-        let hint = if args.weights.is_none() {
-            " (no shipped weights yet: pass --weights, e.g. from `genlab train csdi`)"
-        } else {
-            ""
-        };
-        format!("{}: {e}{hint}", weights.display())
-    })?;
+    let bytes = read_file(&weights)?;
     let model =
         Csdi::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", weights.display()))?;
     model

@@ -503,7 +503,7 @@ mod cli {
 
     /// `www/models/<file>` of the checkout this binary was built from, or of the working
     /// directory when run from another checkout.
-    fn shipped_weights(file: &str) -> std::path::PathBuf {
+    pub(crate) fn shipped_weights(file: &str) -> std::path::PathBuf {
         let here = std::path::Path::new("www/models").join(file);
         if here.is_file() {
             return here;
@@ -545,11 +545,11 @@ mod cli {
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
         std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
