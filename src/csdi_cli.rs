@@ -10,14 +10,12 @@ use genlab::csdi::{
     learning_rate_at, Csdi, CsdiData, CsdiPreset, BATCH, EPOCHS, LEARNING_RATE, SPLIT,
 };
 use genlab::rng::SeededRng;
+use genlab::state::CsdiNetwork;
 use genlab::timeseries::{
     conditioning, crps_levels, hide_for_evaluation, median, quantiles, score_samples, windows,
     Baseline, MaskStrategy, TimeSeries, DEFAULT_EVAL_RATIO, DEFAULT_NSAMPLE, WINDOW_LEN,
 };
 use genlab::workload::{read_f32, read_losses};
-
-/// The weights `genlab impute` uses without `--weights`.
-pub const SHIPPED: &str = "csdi-air-pm10.bpk";
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -73,9 +71,13 @@ pub enum Rows {
 
 #[derive(clap::Args)]
 pub struct ImputeArgs {
-    /// CSDI weights; default: the shipped www/models/csdi-air-pm10.bpk.
+    /// CSDI weights; default: the shipped weights of --network.
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Without --weights: the shipped small network (www/models/csdi-air-pm10.bpk, the page's
+    /// default) or the paper-size one (csdi-air-pm10-paper.bpk).
+    #[arg(long, default_value_t = CsdiNetwork::default(), conflicts_with = "weights")]
+    network: CsdiNetwork,
     /// A CSV with the columns the weights were trained on.
     #[arg(long)]
     data: PathBuf,
@@ -293,7 +295,7 @@ pub fn impute(args: ImputeArgs) -> Result<(), String> {
     let weights = args
         .weights
         .clone()
-        .unwrap_or_else(|| shipped_weights(SHIPPED));
+        .unwrap_or_else(|| shipped_weights(args.network.weights_file()));
     if args.nsample == 0 {
         return Err("--nsample must be at least 1".into());
     }

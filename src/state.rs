@@ -452,10 +452,27 @@ named_choice! {
     pub enum MaskStrategy { Random = "random", Historical = "historical", Mix = "mix", TestPattern = "test-pattern" } default Mix
 }
 
+named_choice! {
+    /// Which shipped CSDI weights impute: the small network the page defaults to (quick on the
+    /// CPU path), or the paper's size.
+    pub enum CsdiNetwork { Small = "small", Paper = "paper" } default Small
+}
+
+impl CsdiNetwork {
+    /// The file under `www/models/` that holds this network's weights for the shipped series.
+    pub fn weights_file(self) -> &'static str {
+        match self {
+            CsdiNetwork::Small => "csdi-air-pm10.bpk",
+            CsdiNetwork::Paper => "csdi-air-pm10-paper.bpk",
+        }
+    }
+}
+
 /// Demo 3: CSDI imputation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct CsdiParams {
+    pub network: CsdiNetwork,
     pub strategy: MaskStrategy,
     pub nsample: u32,
     pub hide_ratio: f64,
@@ -469,6 +486,7 @@ pub struct CsdiParams {
 impl Default for CsdiParams {
     fn default() -> Self {
         Self {
+            network: CsdiNetwork::default(),
             strategy: MaskStrategy::default(),
             nsample: 100,
             hide_ratio: 0.1,
@@ -496,7 +514,10 @@ impl UrlParams for CsdiParams {
     }
 
     fn choices() -> Vec<(&'static str, Vec<&'static str>)> {
-        vec![("strategy", names(MaskStrategy::ALL, MaskStrategy::name))]
+        vec![
+            ("network", names(CsdiNetwork::ALL, CsdiNetwork::name)),
+            ("strategy", names(MaskStrategy::ALL, MaskStrategy::name)),
+        ]
     }
 }
 

@@ -14,7 +14,7 @@ use crate::csdi::{
     LEARNING_RATE, PAGE_CONFIG, SPLIT,
 };
 use crate::rng::SeededRng;
-use crate::state::{HiddenStretches, MaskStrategy};
+use crate::state::{CsdiNetwork, HiddenStretches, MaskStrategy};
 use crate::timeseries::{
     conditioning, hide_for_evaluation, median, quantiles, score_samples, windows, Baseline, Scores,
     TimeSeries, TimeSplit, Window, WINDOW_LEN,
@@ -24,6 +24,13 @@ use crate::workload::{read_f32, read_losses};
 
 /// Quantile levels of the band the page draws.
 const BAND: [f64; 2] = [0.05, 0.95];
+
+/// The file under `www/models/` of a shipped network named in the link (`network=`).
+#[wasm_bindgen(js_name = csdiWeightsFile)]
+pub fn csdi_weights_file(network: &str) -> Result<String, JsError> {
+    let network: CsdiNetwork = network.parse().map_err(js_error)?;
+    Ok(network.weights_file().to_string())
+}
 
 #[derive(Serialize)]
 struct SeriesInfo<'a> {

@@ -59,6 +59,7 @@ fn random_state(rng: &mut SeededRng) -> PageState {
         seed: rng.next_u64(),
     };
     state.csdi = CsdiParams {
+        network: pick(rng, CsdiNetwork::ALL),
         strategy: pick(rng, MaskStrategy::ALL),
         nsample: 1 + rng.below(1000) as u32,
         hide_ratio: rng.uniform().clamp(1e-9, 1.0 - 1e-9),

@@ -5,7 +5,6 @@
 import { plotCurve } from './plot.js';
 
 const SHIPPED_DATA = 'www/data/air-pm10.csv';
-const SHIPPED_WEIGHTS = 'www/models/csdi-air-pm10.bpk';
 // Reverse steps per call: small enough that the page repaints between them.
 const STEPS_PER_CALL = { cpu: 2, webgpu: 5 };
 const TRAIN_BATCH = 16;
@@ -150,12 +149,16 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     describeData();
   }
 
+  // The link's `network` picks the shipped weights: the small network or the paper-size one.
   async function loadShippedWeights() {
-    const response = await fetch(SHIPPED_WEIGHTS);
-    if (!response.ok) throw new Error(`${SHIPPED_WEIGHTS}: HTTP ${response.status}`);
+    const network = view.params.network;
+    view.network = network;
+    const url = `www/models/${wasm.csdiWeightsFile(network)}`;
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     view.lab.loadModel(bytes, view.backend);
-    view.weights = 'Shipped weights.';
+    view.weights = `Shipped weights (${network} network).`;
     view.losses = [];
     describeModel();
   }
@@ -172,7 +175,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   }
 
   function paramsKey(p) {
-    return [p.window, p['hide-ratio'], p.hide, p.nsample, p.seed].join('|');
+    return [p.network, p.window, p['hide-ratio'], p.hide, p.nsample, p.seed].join('|');
   }
 
   function drawCharts() {
@@ -303,7 +306,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
       await view.loading;
       const backend = await seriesBackend();
       if (!view.lab) loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10');
-      if (view.backend !== backend || !view.hasModel) {
+      if (view.backend !== backend || !view.hasModel || view.network !== view.params.network) {
         view.backend = backend;
         await ensureModel();
         view.hasModel = true;

@@ -53,7 +53,8 @@ for (const [backend, nsample] of [['cpu', 100], ['webgpu', 2]]) {
     assert.equal(s.info.features, 35);
     assert.equal(s.info.rows, 1826);
     assert.equal(s.window.part, 'test');
-    assert.equal(s.weights, 'Shipped weights.');
+    assert.equal(s.weights, 'Shipped weights (small network).');
+    assert.equal(s.model.config, 'small');
     assert.equal(s.model.dataset, 'air-pm10');
     assert.ok(s.resultCurrent, 'the window was imputed on opening');
     if (backend === 'cpu') {
@@ -141,6 +142,25 @@ test('fine-tuning the shipped weights on the shipped series runs in the tab (CPU
   const s = await state(page);
   assert.equal(s.model.steps > 0, true);
   assert.ok(Math.abs(s.model.learning_rate - 1e-4) < 1e-12, 'pretrained weights fine-tune at the lower rate');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('network=paper imputes with the shipped paper-size weights, and switching back reloads the small ones (CPU)', LONG, async () => {
+  const { page, consoleErrors } = await openCsdi('cpu', '&nsample=2&network=paper');
+  const paper = await state(page);
+  assert.equal(paper.weights, 'Shipped weights (paper network).');
+  assert.equal(paper.model.config, 'paper');
+  assert.ok(paper.model.parameters > 400_000, `${paper.model.parameters} parameters`);
+  assert.ok(paper.resultCurrent);
+  assertBand(paper.result, 35);
+  await page.evaluate(() => { location.hash = location.hash.replace('network=paper', 'network=small'); });
+  await page.waitForFunction(() => window.genlab.live('csdi').state().model?.config === 'small');
+  await page.evaluate(() => window.genlab.live('csdi').ready());
+  const small = await state(page);
+  assert.equal(small.weights, 'Shipped weights (small network).');
+  assert.ok(small.resultCurrent, 'the window was imputed again with the small network');
+  assert.notDeepEqual(small.result.median, paper.result.median);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
