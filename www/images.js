@@ -2,6 +2,7 @@
 // shipped classifier, and hosts the views every generator shares (sample grid, loss curve,
 // FID over training, weights download and upload). All model math is in Rust (ImageLab).
 import { plotCurve } from './plot.js';
+import { TrainingRun, yieldToPage } from './training.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -286,57 +287,44 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     return view.lab.lab.evaluate(pixels, view.conditional ? classes : undefined);
   }
 
+  const trainingResult = (run) => ({ steps: run.steps, losses: run.losses });
+
   async function train(steps, { fidEvery = FID_EVERY, sampleEvery = SAMPLE_EVERY, batch = BATCH } = {}) {
-    if (view.training) return view.training.done;
-    const run = { paused: false, resume: null, losses: [], times: [], target: steps };
-    let finish;
-    run.done = new Promise((r) => { finish = r; });
+    if (view.training) return view.training.done.then(trainingResult);
+    const run = new TrainingRun(steps, { pauseButton: $('im-pause'), trainButton: $('im-train') });
+    run.losses = [];
     view.training = run;
-    $('im-pause').disabled = false;
-    $('im-train').textContent = 'Stop';
     const chunk = TRAIN_CHUNK[view.backend] ?? 1;
     try {
-      while (run.losses.length < steps && view.training === run) {
-        if (run.paused) await new Promise((r) => { run.resume = r; });
-        const n = Math.min(chunk, steps - run.losses.length);
-        const t0 = performance.now();
-        const losses = await view.lab.lab.trainGenerator(n, batch);
-        run.times.push({ n, ms: performance.now() - t0 });
+      while (await run.next() && view.training === run) {
+        const losses = await run.chunk(chunk, (n) => view.lab.lab.trainGenerator(n, batch));
         run.losses.push(...losses);
         const state = view.lab.lab.generatorState();
         const before = state.steps - losses.length;
         for (let i = 0; i < losses.length; i++) view.losses.push([before + 1 + i, losses[i]]);
-        const recent = run.times.slice(1);
-        const rate = recent.length ? recent.reduce((a, t) => a + t.n, 0) / (recent.reduce((a, t) => a + t.ms, 0) / 1000) : NaN;
-        $('im-model-status').textContent = `training on ${view.backend}: step ${state.steps} (${run.losses.length}/${steps} this run), loss ${losses.at(-1).toFixed(2)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${Number.isFinite(rate) ? ((steps - run.losses.length) / rate).toFixed(0) : '…'} s`;
+        $('im-model-status').textContent = `training on ${view.backend}: step ${state.steps} (${run.steps}/${steps} this run), loss ${losses.at(-1).toFixed(2)}, ${run.speed()}`;
         plotCurve($('im-loss'), [{ points: view.losses, colour: '#2f6fde' }]);
         // A chunk may step over a multiple of fidEvery; a crossing counts.
         const crossed = (every) => every && Math.floor(state.steps / every) > Math.floor(before / every);
         if (crossed(fidEvery)) { await drawSamples(); await fidPoint(); } else if (crossed(sampleEvery)) await drawSamples();
-        await new Promise((r) => setTimeout(r, 0));
+        await yieldToPage();
       }
     } finally {
-      view.training = null;
-      $('im-pause').disabled = true;
-      $('im-pause').textContent = 'Pause';
-      $('im-train').textContent = 'Train';
-      finish(run);
+      if (view.training === run) view.training = null;
+      run.finish();
     }
     await drawSamples();
     describeModel();
-    return run;
+    return trainingResult(run);
   }
 
-  function togglePause() {
-    const run = view.training;
-    if (!run) return;
-    run.paused = !run.paused;
-    $('im-pause').textContent = run.paused ? 'Resume' : 'Pause';
-    if (!run.paused) run.resume?.();
+  function stopTraining() {
+    view.training?.stop();
+    view.training = null;
   }
 
   async function newModel({ shipped = true } = {}) {
-    view.training = null;
+    stopTraining();
     view.losses = [];
     view.fid = [];
     view.lab.lab.newGenerator(view.model, view.backend, Number(view.params.seed), view.params.schedule);
@@ -420,8 +408,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
   $('im-sample').addEventListener('click', guard(drawSamples));
   $('im-strip-t').addEventListener('input', () => { try { drawStrip(); } catch (e) { showError(e); } });
   $('im-strip-next').addEventListener('click', () => { view.stripImage += 1; try { drawStrip(); } catch (e) { showError(e); } });
-  $('im-train').addEventListener('click', guard(async () => { if (view.training) { view.training = null; return; } await train(100_000); }));
-  $('im-pause').addEventListener('click', togglePause);
+  $('im-train').addEventListener('click', guard(async () => { if (view.training) { stopTraining(); return; } await train(100_000); }));
+  $('im-pause').addEventListener('click', () => view.training?.togglePause());
   $('im-reset').addEventListener('click', guard(() => newModel({ shipped: false })));
   $('im-pretrained').addEventListener('click', guard(async () => { await loadShipped(); describeModel(); await drawSamples(); }));
   $('im-download').addEventListener('click', () => { download().catch(showError); });
@@ -429,7 +417,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
 
   return {
     show,
-    stop() { view.training = null; },
+    stop: stopTraining,
     ready: () => view.loading,
     checkClassifier,
     train,

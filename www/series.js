@@ -3,6 +3,7 @@
 // paint stretches to hide (they live in the link) and fine-tune on the series. All model math
 // is in Rust (SeriesLab).
 import { plotCurve } from './plot.js';
+import { TrainingRun, yieldToPage } from './training.js';
 
 const SHIPPED_DATA = 'www/data/air-pm10.csv';
 // Reverse steps per call: small enough that the page repaints between them.
@@ -265,38 +266,30 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   }
 
   async function train(steps, { batch = TRAIN_BATCH } = {}) {
-    const run = { active: true, paused: false, steps: 0, started: performance.now() };
+    stopTraining();
+    const run = new TrainingRun(steps, { pauseButton: $('ts-pause'), trainButton: $('ts-train') });
     view.training = run;
     view.run += 1;
-    $('ts-pause').disabled = false;
-    $('ts-train').textContent = 'Stop';
     try {
-      while (run.steps < steps && view.training === run) {
-        if (run.paused) { await new Promise((r) => setTimeout(r, 100)); continue; }
-        const chunk = Math.min(TRAIN_CHUNK, steps - run.steps);
-        const losses = await view.lab.trainSteps(chunk, batch, view.params.strategy);
-        run.steps += chunk;
+      while (await run.next() && view.training === run) {
+        const losses = await run.chunk(TRAIN_CHUNK, (n) => view.lab.trainSteps(n, batch, view.params.strategy));
         view.losses.push(...losses);
-        const rate = run.steps / ((performance.now() - run.started) / 1000);
-        const eta = (steps - run.steps) / rate;
-        setStatus('ts-train-status', `Fine-tuning (${view.params.strategy} targets): step ${run.steps}/${steps}, loss ${losses[losses.length - 1].toFixed(4)}, ${rate.toFixed(2)} steps/s, ETA ${Math.round(eta)} s.`);
+        setStatus('ts-train-status', `Fine-tuning (${view.params.strategy} targets): step ${run.steps}/${steps}, loss ${losses[losses.length - 1].toFixed(4)}, ${run.speed()}.`);
         plotCurve($('ts-loss'), [{ points: view.losses.map((l, i) => [i + 1, l]), colour: '#2f6fde' }]);
-        await new Promise((r) => setTimeout(r, 0));
+        await yieldToPage();
       }
     } finally {
       if (view.training === run) view.training = null;
-      $('ts-pause').disabled = true;
-      $('ts-train').textContent = 'Fine-tune';
+      run.finish();
       view.weights = `Fine-tuned in the tab (${view.losses.length} steps).`;
       describeModel();
     }
     return { steps: run.steps, losses: [...view.losses] };
   }
 
-  function togglePause() {
-    if (!view.training) return;
-    view.training.paused = !view.training.paused;
-    $('ts-pause').textContent = view.training.paused ? 'Resume' : 'Pause';
+  function stopTraining() {
+    view.training?.stop();
+    view.training = null;
   }
 
   async function show(hash) {
@@ -389,8 +382,8 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   $('ts-small').addEventListener('click', (e) => { const f = e.target.dataset?.feature; if (f !== undefined) setParams({ feature: f }); });
   $('ts-impute').addEventListener('click', guard(impute));
   $('ts-clear').addEventListener('click', () => setParams({ hide: '' }));
-  $('ts-train').addEventListener('click', guard(async () => { if (view.training) { view.training = null; return; } await train(100_000); }));
-  $('ts-pause').addEventListener('click', togglePause);
+  $('ts-train').addEventListener('click', guard(async () => { if (view.training) { stopTraining(); return; } await train(100_000); }));
+  $('ts-pause').addEventListener('click', () => view.training?.togglePause());
   $('ts-shipped').addEventListener('click', guard(async () => { try { await loadShippedWeights(); } catch (e) { view.weights = `Shipped weights not loaded: ${e.message ?? e}.`; describeModel(); return; } await impute(); }));
   $('ts-fresh').addEventListener('click', guard(async () => { view.lab.newModel(view.backend, Number(view.params.seed)); view.weights = 'Fresh weights.'; view.losses = []; describeModel(); }));
   $('ts-shipped-data').addEventListener('click', guard(async () => { loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10'); await ensureModel(); setParams({ window: 0, feature: 0, hide: '' }); }));
@@ -400,7 +393,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
 
   return {
     show,
-    stop() { view.training = null; view.run += 1; },
+    stop() { stopTraining(); view.run += 1; },
     ready: () => view.loading,
     impute,
     train,

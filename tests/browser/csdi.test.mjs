@@ -142,6 +142,28 @@ test('fine-tuning the shipped weights on the shipped series runs in the tab (CPU
   const s = await state(page);
   assert.equal(s.model.steps > 0, true);
   assert.ok(Math.abs(s.model.learning_rate - 1e-4) < 1e-12, 'pretrained weights fine-tune at the lower rate');
+  // Pause holds the loop between steps; Stop during a pause ends the run and resets the buttons.
+  const paused = await page.evaluate(async () => {
+    const live = window.genlab.live('csdi');
+    const status = () => document.querySelector('#ts-train-status').textContent;
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const pending = live.train(10_000, { batch: 4 });
+    while (!/step [1-9]/.test(status())) await sleep(50);
+    document.querySelector('#ts-pause').click();
+    const pauseLabel = document.querySelector('#ts-pause').textContent;
+    await sleep(3000);
+    const held = status();
+    await sleep(2000);
+    const stillHeld = status();
+    document.querySelector('#ts-train').click();
+    const run = await pending;
+    return { pauseLabel, held, stillHeld, steps: run.steps, trainLabel: document.querySelector('#ts-train').textContent, pauseDisabled: document.querySelector('#ts-pause').disabled };
+  });
+  assert.equal(paused.pauseLabel, 'Resume');
+  assert.equal(paused.held, paused.stillHeld, 'no step ran while paused');
+  assert.ok(paused.steps >= 1 && paused.steps < 10_000, `${paused.steps} steps`);
+  assert.equal(paused.trainLabel, 'Fine-tune');
+  assert.equal(paused.pauseDisabled, true);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
