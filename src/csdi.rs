@@ -1216,27 +1216,24 @@ impl Csdi {
         let l = values.len() / k;
         let device = self.train_device.clone().inner();
         let x = self.normalizer.normalize(values, cond);
-        let repeat = |v: &[f32]| {
-            Tensor::<3>::from_data(TensorData::new(v.repeat(nsample), [nsample, l, k]), &device)
+        let tensor = |v: &[f32], shape: [usize; 3]| {
+            Tensor::<3>::from_data(TensorData::new(v.to_vec(), shape), &device)
         };
-        let cond_mask = repeat(&mask_values(cond));
+        // The window's mask and values once, `[1, L, K]`, broadcast over the samples; only the
+        // network's input needs a row per sample.
+        let cond_mask = tensor(&mask_values(cond), [1, l, k]);
         let mut rng = SeededRng::new(seed);
         let current = host_normal([nsample, l, k], &mut rng, &device);
-        let stat =
-            |v: &[f32]| Tensor::<3>::from_data(TensorData::new(v.to_vec(), [1, 1, k]), &device);
         let net = self.net().valid();
-        // One window's mask for all samples: `[1, L, K, 2C]` per layer, broadcast over them.
-        let window_mask =
-            Tensor::<3>::from_data(TensorData::new(mask_values(cond), [1, l, k]), &device);
         Ok(ImputationRun {
-            sides: net.side_projections(window_mask),
+            sides: net.side_projections(cond_mask.clone()),
             net,
             schedule: self.schedule.clone(),
-            cond_obs: repeat(&x),
+            cond_obs: tensor(&x.repeat(nsample), [nsample, l, k]),
             free: cond_mask.clone().neg().add_scalar(1.0),
-            given: repeat(values),
-            mean: stat(&self.normalizer.mean),
-            std: stat(&self.normalizer.std),
+            given: tensor(values, [1, l, k]),
+            mean: tensor(&self.normalizer.mean, [1, 1, k]),
+            std: tensor(&self.normalizer.std, [1, 1, k]),
             cond_mask,
             current,
             remaining: self.schedule.steps(),
@@ -1265,7 +1262,9 @@ pub struct ImputationRun {
     /// for every sample).
     sides: Vec<Tensor<4>>,
     schedule: CsdiSchedule,
+    /// The normalised given values, `[nsample, L, K]` (the network's input).
     cond_obs: Tensor<3>,
+    /// The window's mask (1 = given), its complement and its values in data units: `[1, L, K]`.
     cond_mask: Tensor<3>,
     free: Tensor<3>,
     given: Tensor<3>,
