@@ -4,6 +4,7 @@ import { createLangevinView } from './langevin.js';
 import { createImageView } from './images.js';
 import { createSeriesView } from './series.js';
 import { plotCurve } from './plot.js';
+import { TrainingRun, yieldToPage } from './training.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO_TITLES = { langevin: 'Langevin particles', mnist: 'MNIST generation', csdi: 'CSDI imputation' };
@@ -17,7 +18,7 @@ const page = {
   lastHashPerDemo: {},     // so switching tabs back keeps what the user set
   backend: { requested: null, webgpu: false, adapter: null, fallback: false, reason: '' },
   decisions: {},           // workload -> calibration decision
-  run: null,               // the training run of the backend check
+  training: null,          // the backend check's TrainingRun while it trains
   errors: [],
 };
 
@@ -198,41 +199,29 @@ async function seriesBackend() {
 
 // ---- training loop of the backend check: small chunks, yielding to the browser ----
 async function train(steps = 30, workload = 'mlp2d') {
-  if (page.run?.active) return page.run;
+  if (page.training) return page.training.done;
   const backend = await backendFor(workload);
   const session = new wasm.TrainSession(workload, backend, Number(page.view.params.seed ?? 0));
-  const run = { active: true, paused: false, backend: session.backend, losses: [], stepTimes: [], started: performance.now() };
-  page.run = run;
+  const run = new TrainingRun(steps, { pauseButton: $('pause') });
+  run.backend = session.backend;
+  run.losses = [];
+  page.training = run;
   renderStatus(page.backend.requested === 'auto' ? `auto → ${run.backend} (${workload})` : run.backend);
-  $('pause').disabled = false;
   const chunk = STEPS_PER_CHUNK[run.backend];
-  while (run.losses.length < steps) {
-    if (run.paused) { await new Promise((r) => { run.resume = r; }); }
-    const n = Math.min(chunk, steps - run.losses.length);
-    const t0 = performance.now();
-    const losses = await session.steps(n);
-    run.stepTimes.push({ n, ms: performance.now() - t0 });
-    run.losses.push(...losses);
-    const done = run.losses.length;
-    const recent = run.stepTimes.slice(1);
-    const rate = recent.length ? recent.reduce((s, t) => s + t.n, 0) / (recent.reduce((s, t) => s + t.ms, 0) / 1000) : NaN;
-    const eta = Number.isFinite(rate) ? ((steps - done) / rate).toFixed(1) : '…';
-    $('train-status').textContent = `${run.backend}: step ${done}/${steps}, loss ${losses.at(-1).toFixed(4)}, ${Number.isFinite(rate) ? rate.toFixed(1) : '…'} steps/s, ETA ${eta} s, first step ${run.stepTimes[0].ms.toFixed(0)} ms`;
-    plotCurve($('loss-plot'), [{ points: run.losses.map((l, i) => [i + 1, l]), colour: '#2f6fde' }]);
-    await new Promise((r) => setTimeout(r, 0));
+  try {
+    while (await run.next()) {
+      const losses = await run.chunk(chunk, (n) => session.steps(n));
+      run.losses.push(...losses);
+      $('train-status').textContent = `${run.backend}: step ${run.steps}/${steps}, loss ${losses.at(-1).toFixed(4)}, ${run.speed()}, first step ${run.chunks[0].ms.toFixed(0)} ms`;
+      plotCurve($('loss-plot'), [{ points: run.losses.map((l, i) => [i + 1, l]), colour: '#2f6fde' }]);
+      await yieldToPage();
+    }
+  } finally {
+    page.training = null;
+    session.free();
+    run.finish();
   }
-  run.active = false;
-  session.free();
-  $('pause').disabled = true;
   return run;
-}
-
-function togglePause() {
-  const run = page.run;
-  if (!run?.active) return;
-  run.paused = !run.paused;
-  $('pause').textContent = run.paused ? 'Resume' : 'Pause';
-  if (!run.paused) run.resume?.();
 }
 
 // ---- start-up ----
@@ -254,7 +243,7 @@ async function main() {
   });
   $('calibrate').addEventListener('click', () => calibrate('mlp2d', { force: true }).catch(showError));
   $('train').addEventListener('click', () => train().catch(showError));
-  $('pause').addEventListener('click', togglePause);
+  $('pause').addEventListener('click', () => page.training?.togglePause());
   await startBackends(view.backend);
   document.body.dataset.ready = 'true';
 }

@@ -296,7 +296,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     view.training = run;
     const chunk = TRAIN_CHUNK[view.backend] ?? 1;
     try {
-      while (await run.next() && view.training === run) {
+      while (await run.next()) {
         const losses = await run.chunk(chunk, (n) => view.lab.lab.trainGenerator(n, batch));
         run.losses.push(...losses);
         const state = view.lab.lab.generatorState();

@@ -271,7 +271,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     view.training = run;
     view.run += 1;
     try {
-      while (await run.next() && view.training === run) {
+      while (await run.next()) {
         const losses = await run.chunk(TRAIN_CHUNK, (n) => view.lab.trainSteps(n, batch, view.params.strategy));
         view.losses.push(...losses);
         setStatus('ts-train-status', `Fine-tuning (${view.params.strategy} targets): step ${run.steps}/${steps}, loss ${losses[losses.length - 1].toFixed(4)}, ${run.speed()}.`);
@@ -299,10 +299,10 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
       await view.loading;
       const backend = await seriesBackend();
       if (!view.lab) loadSeries(await fetchText(SHIPPED_DATA), 'air-pm10');
-      if (view.backend !== backend || !view.hasModel || view.network !== view.params.network) {
+      // `view.network` is set by the first load, so this also loads the first model.
+      if (view.backend !== backend || view.network !== view.params.network) {
         view.backend = backend;
         await ensureModel();
-        view.hasModel = true;
       }
       drawWindow();
       if (view.resultKey !== paramsKey(view.params) && !view.training) await impute();

@@ -1,8 +1,8 @@
-// One training run in a view's tab: the steps go in chunks that yield to the page between them,
-// a Pause/Resume button, a Train button that reads Stop while it runs, and steps/s with the ETA.
-// The views keep what differs (what a chunk does, what is drawn after it).
+// One training run in a view's tab: the steps go in timed chunks, a Pause/Resume button, a Train
+// button that reads Stop while it runs (when the view has one that stops), and steps/s with the
+// ETA. The views keep what differs (what a chunk does, what is drawn after it).
 export class TrainingRun {
-  constructor(target, { pauseButton, trainButton }) {
+  constructor(target, { pauseButton, trainButton = null }) {
     this.target = target;
     this.steps = 0;
     this.paused = false;
@@ -10,12 +10,12 @@ export class TrainingRun {
     this.chunks = [];
     this.pauseButton = pauseButton;
     this.trainButton = trainButton;
-    this.trainLabel = trainButton.textContent;
+    this.trainLabel = trainButton?.textContent;
     this.wake = null;
     this.done = new Promise((resolve) => { this.resolveDone = resolve; });
     pauseButton.disabled = false;
     pauseButton.textContent = 'Pause';
-    trainButton.textContent = 'Stop';
+    if (trainButton) trainButton.textContent = 'Stop';
   }
 
   // Steps left, and neither stopped nor finished. Waits here while paused, so a loop
@@ -41,8 +41,7 @@ export class TrainingRun {
     this.wake = null;
   }
 
-  // Runs one chunk of at most `size` steps (`work(n)` trains n and returns its losses), timed,
-  // then lets the page repaint.
+  // Runs one chunk of at most `size` steps (`work(n)` trains n and returns its losses), timed.
   async chunk(size, work) {
     const n = Math.min(size, this.target - this.steps);
     const started = performance.now();
@@ -70,7 +69,7 @@ export class TrainingRun {
   finish() {
     this.pauseButton.disabled = true;
     this.pauseButton.textContent = 'Pause';
-    this.trainButton.textContent = this.trainLabel;
+    if (this.trainButton) this.trainButton.textContent = this.trainLabel;
     this.resolveDone(this);
   }
 }
