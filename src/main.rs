@@ -762,9 +762,15 @@ mod cli {
             .iter()
             .map(|&g| measure(g, args.at_steps))
             .collect::<Result<Vec<_>, _>>()?;
+        // The point where the two sweeps cross is drawn once: at 10 000 samples it costs minutes.
         let steps_sweep = steps
             .iter()
-            .map(|&s| measure(at_guidance, s))
+            .map(
+                |&s| match guidances.iter().position(|&g| g == at_guidance) {
+                    Some(i) if s == args.at_steps => Ok(guidance_sweep[i].clone()),
+                    _ => measure(at_guidance, s),
+                },
+            )
             .collect::<Result<Vec<_>, _>>()?;
         let out = args.out.clone().unwrap_or_else(|| {
             format!("www/models/{}-{}.sweep.json", spec.name, args.dataset).into()
