@@ -6,28 +6,31 @@ import assert from 'node:assert/strict';
 import { startBrowser, openPage } from './harness.mjs';
 
 const LONG = { timeout: 900_000 };
-// The shipped MNIST weights are still training (BENCHMARKS.md, issue 5): until they reach the
-// bar this test is skipped with the figure they have.
-const SHIPPED_QUALITY_PENDING = 'the shipped MNIST weights have 3 000 of their planned 12 000 steps: 83 % class accuracy at guidance 3, DDIM 20 (genlab sweep, 200 samples)';
 let browser;
 before(async () => { browser = await startBrowser({ webgpu: true }); });
 after(async () => { await browser?.close(); });
 
-async function openDdpm(backend, extra = '') {
-  const opened = await openPage(browser, `#demo=mnist&backend=${backend}&dataset=mnist&model=ddpm&n=16&seed=5&steps=10${extra}`);
+async function openDdpm(backend, extra = '', dataset = 'mnist') {
+  const opened = await openPage(browser, `#demo=mnist&backend=${backend}&dataset=${dataset}&model=ddpm&n=16&seed=5&steps=10${extra}`);
   await opened.page.evaluate(() => window.genlab.live('mnist').ready());
   return opened;
 }
 
-test('shipped DDPM weights: guided samples the classifier recognises (CPU)', { ...LONG, skip: SHIPPED_QUALITY_PENDING }, async () => {
-  // 64 samples, classes cycling 0–9, DDIM 20 steps at the link's guidance.
-  const { page, consoleErrors } = await openDdpm('cpu', '&guidance=3');
-  const report = await page.evaluate(() => window.genlab.live('mnist').evaluateSamples({ count: 64, steps: 20 }));
-  assert.equal(report.n, 64);
-  assert.ok(report.accuracy >= 0.9, `class accuracy of 64 guided samples: ${report.accuracy}`);
-  assert.deepEqual(consoleErrors, []);
-  await page.close();
-});
+// The issue asks 90 % of MNIST; Fashion's classifier itself gets 91 % of real test images, so its
+// bar is lower (BENCHMARKS.md has both datasets' figures on 10 000 samples).
+for (const [dataset, bar] of [['mnist', 0.9], ['fashion', 0.8]]) {
+  test(`shipped DDPM weights: guided samples the classifier recognises (${dataset}, CPU)`, LONG, async () => {
+    // 64 samples, classes cycling 0–9, DDIM 20 steps at the default guidance.
+    const { page, consoleErrors } = await openDdpm('cpu', '', dataset);
+    const state = await page.evaluate(() => window.genlab.live('mnist').state());
+    assert.ok(state.shipped, state.weightsStatus);
+    const report = await page.evaluate(() => window.genlab.live('mnist').evaluateSamples({ count: 64, steps: 20 }));
+    assert.equal(report.n, 64);
+    assert.ok(report.accuracy >= bar, `class accuracy of 64 guided ${dataset} samples: ${report.accuracy}`);
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+}
 
 test('the diffusion views: shipped weights load, the forward-noising strip and the sweep plots (CPU)', LONG, async () => {
   const { page, consoleErrors } = await openDdpm('cpu');
