@@ -763,14 +763,16 @@ mod cli {
             .map(|&g| measure(g, args.at_steps))
             .collect::<Result<Vec<_>, _>>()?;
         // The point where the two sweeps cross is drawn once: at 10 000 samples it costs minutes.
+        let crossing = guidances
+            .iter()
+            .position(|&g| g == at_guidance)
+            .map(|i| &guidance_sweep[i]);
         let steps_sweep = steps
             .iter()
-            .map(
-                |&s| match guidances.iter().position(|&g| g == at_guidance) {
-                    Some(i) if s == args.at_steps => Ok(guidance_sweep[i].clone()),
-                    _ => measure(at_guidance, s),
-                },
-            )
+            .map(|&s| match crossing {
+                Some(point) if s == args.at_steps => Ok(point.clone()),
+                _ => measure(at_guidance, s),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let out = args.out.clone().unwrap_or_else(|| {
             format!("www/models/{}-{}.sweep.json", spec.name, args.dataset).into()
