@@ -113,12 +113,7 @@ impl Ddpm {
 
     /// A model with the architecture and schedule a weights file records, loaded from it.
     pub fn from_bytes(bytes: &[u8], dataset: &str, device: &Device) -> Result<Self, String> {
-        let identity = read_identity(bytes)?;
-        let mut settings = DdpmSettings::default();
-        if let Some(widths) = identity.extra.get("unet") {
-            settings.unet = UNetConfig::from_text(widths)?;
-        }
-        let mut model = Self::new(dataset, device, 0, settings);
+        let mut model = Self::new(dataset, device, 0, DdpmSettings::default());
         model.load(bytes)?;
         Ok(model)
     }
@@ -291,17 +286,14 @@ impl Generator for Ddpm {
         )
     }
 
+    /// Takes the architecture the file records along with its weights: loading a file replaces
+    /// the model, so a page or a resumed training can open weights of any width.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         let identity = read_identity(bytes)?;
-        let recorded = identity.extra.get("unet").map(String::as_str);
-        if recorded.is_some_and(|w| w != self.settings.unet.to_text()) {
-            return Err(format!(
-                "these weights are for a U-Net of widths {}, this model's are {}",
-                recorded.unwrap_or_default(),
-                self.settings.unet.to_text()
-            ));
-        }
         let mut settings = self.settings;
+        if let Some(widths) = identity.extra.get("unet") {
+            settings.unet = UNetConfig::from_text(widths)?;
+        }
         if let Some(kind) = identity.extra.get("schedule") {
             settings.schedule = kind.parse()?;
         }
@@ -312,7 +304,17 @@ impl Generator for Ddpm {
                 .filter(|&t: &usize| t >= 2)
                 .ok_or_else(|| format!("weights file: bad diffusion_steps `{steps}`"))?;
         }
-        let (nets, identity) = load_module(self.nets(), bytes, self.name(), &self.dataset)?;
+        let template = if settings.unet == self.settings.unet {
+            self.nets().clone()
+        } else {
+            // Only the shapes matter: every value is overwritten by the file's.
+            let net = UNet::new(settings.unet, &mut SeededRng::new(0), &self.train_device);
+            DdpmNets {
+                ema: net.clone(),
+                net,
+            }
+        };
+        let (nets, identity) = load_module(&template, bytes, self.name(), &self.dataset)?;
         self.nets = Some(nets);
         self.schedule = NoiseSchedule::new(settings.schedule, settings.diffusion_steps);
         self.settings = settings;

@@ -120,7 +120,7 @@ mod cli {
         /// Diffusion steps T.
         #[arg(long, default_value_t = genlab::diffusion::DEFAULT_STEPS)]
         diffusion_steps: usize,
-        /// U-Net widths: channels at 14×14, at 7×7, embedding width.
+        /// U-Net widths: channels at 14×14, at 7×7, embedding width (a --resume file keeps its own).
         #[arg(long, default_value = "16,48,128")]
         unet: String,
         #[arg(long, default_value_t = 5e-4)]

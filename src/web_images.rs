@@ -393,8 +393,8 @@ impl ImageLab {
         pending.bytes().await.map_err(js_error)
     }
 
-    /// Replaces the generator's weights; a file of another model, dataset or size is refused
-    /// with a message and the current weights stay.
+    /// Replaces the generator's weights (and its size, when the file records another); a file
+    /// of another model or dataset is refused with a message and the current weights stay.
     #[wasm_bindgen(js_name = loadGenerator)]
     pub fn load_generator(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         {
