@@ -304,17 +304,19 @@ impl Generator for Ddpm {
                 .filter(|&t: &usize| t >= 2)
                 .ok_or_else(|| format!("weights file: bad diffusion_steps `{steps}`"))?;
         }
+        let resized;
         let template = if settings.unet == self.settings.unet {
-            self.nets().clone()
+            self.nets()
         } else {
             // Only the shapes matter: every value is overwritten by the file's.
             let net = UNet::new(settings.unet, &mut SeededRng::new(0), &self.train_device);
-            DdpmNets {
+            resized = DdpmNets {
                 ema: net.clone(),
                 net,
-            }
+            };
+            &resized
         };
-        let (nets, identity) = load_module(&template, bytes, self.name(), &self.dataset)?;
+        let (nets, identity) = load_module(template, bytes, self.name(), &self.dataset)?;
         self.nets = Some(nets);
         self.schedule = NoiseSchedule::new(settings.schedule, settings.diffusion_steps);
         self.settings = settings;
