@@ -248,18 +248,47 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     return new wasm.LangevinLab(hash, backend);
   }
 
-  // A new lab is built first, so a refused density keeps the current run.
+  // wasm-bindgen refuses to free a lab while an unfinished async call (a refresh, a histogram)
+  // still borrows it, and a link change can land mid-call: `retire` frees it once they settle.
+  function tracked(lab) {
+    const pending = new Set();
+    return new Proxy(lab, {
+      get(target, key) {
+        if (key === 'retire') {
+          return async () => { await Promise.allSettled([...pending]); target.free(); };
+        }
+        const value = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        return (...args) => {
+          const result = value.apply(target, args);
+          if (result instanceof Promise) {
+            pending.add(result);
+            result.finally(() => pending.delete(result)).catch(() => {});
+          }
+          return result;
+        };
+      },
+    });
+  }
+
+  // A new lab is built first, so a refused density keeps the current run; of two resets in
+  // flight the later one wins, whichever lab finishes building first.
   async function reset(hash, source = view.source) {
+    const generation = ++reset.generation;
     let lab, backend, decision;
     try {
       ({ backend, decision } = await backendFor(hash));
-      lab = await buildLab(hash, backend, source);
+      lab = tracked(await buildLab(hash, backend, source));
     } catch (e) {
-      $('lv-status').textContent = `Cannot start: ${e.message ?? e}`;
+      if (generation === reset.generation) $('lv-status').textContent = `Cannot start: ${e.message ?? e}`;
+      return false;
+    }
+    if (generation !== reset.generation) {
+      lab.retire().catch(showError);
       return false;
     }
     view.running = false;
-    view.lab?.free();
+    view.lab?.retire().catch(showError);
     Object.assign(view, { lab, hash, backend, decision, source, history: [], scoreLosses: [], grids: null });
     view.fitted = Array.from(lab.view_box());
     view.box = [...view.fitted];
@@ -273,6 +302,7 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     $('lv-run').textContent = 'Run';
     return true;
   }
+  reset.generation = 0;
 
   async function upload(file) {
     const source = file.kind ? file : { kind: 'json', text: file };

@@ -222,6 +222,26 @@ test('every sampler runs a few steps on each backend, moves the particles and re
   }
 });
 
+test('links changed faster than a lab builds leave one working run: the last link', LONG, async () => {
+  for (const backend of ['webgpu', 'cpu']) {
+    const { page, consoleErrors } = await openPage(browser, `#demo=langevin&backend=${backend}&particles=300`);
+    // No waiting for the first lab: the next link lands while it is still being built or read.
+    await page.evaluate(async (backend) => {
+      for (const [sampler, particles] of [['ula', 310], ['mala', 320], ['annealed', 330], ['ode', 340]]) {
+        location.hash = `demo=langevin&backend=${backend}&sampler=${sampler}&particles=${particles}&steps=20&seed=1`;
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }, backend);
+    await page.waitForFunction(() => window.genlab.view().params.sampler === 'ode');
+    const end = await page.evaluate(() => window.genlab.live('langevin').runToEnd(5));
+    assert.equal(end.report.particle_count, 340, `${backend}: the last link's run`);
+    assert.equal(end.report.steps_done, 5, backend);
+    assert.deepEqual(await page.evaluate(() => window.genlab.errors()), [], backend);
+    assert.deepEqual(consoleErrors, [], backend);
+    await page.close();
+  }
+});
+
 test('the WGSL shader moves 200 000 particles, draws them as a histogram, and a link reproduces them', LONG, async () => {
   const hash = '#demo=langevin&backend=webgpu&density=ring&sampler=ula&steps=3&particles=200000&seed=5';
   const { page, consoleErrors } = await openPage(browser, hash);
