@@ -1,5 +1,6 @@
 // Langevin demo view: draws what the Rust run computes (particles, density, scores, metrics).
 // All math is in Rust; this file maps world coordinates to pixels and handles the mouse.
+import { tracked } from './handles.js';
 const MODE_COLOURS = ['#d9480f', '#2f6fde', '#2b8a3e', '#ae3ec9', '#e67700', '#0b7285', '#5c940d', '#c2255c'];
 // Above this many particles the canvas shows a per-pixel count (from the GPU) instead of dots.
 const MAX_DOTS = 20_000;
@@ -246,29 +247,6 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
     if (source?.kind === 'json') return wasm.LangevinLab.fromMixtureJson(hash, backend, source.text);
     if (source?.kind === 'npz') return wasm.LangevinLab.fromMixtureNpz(hash, backend, source.bytes);
     return new wasm.LangevinLab(hash, backend);
-  }
-
-  // wasm-bindgen refuses to free a lab while an unfinished async call (a refresh, a histogram)
-  // still borrows it, and a link change can land mid-call: `retire` frees it once they settle.
-  function tracked(lab) {
-    const pending = new Set();
-    return new Proxy(lab, {
-      get(target, key) {
-        if (key === 'retire') {
-          return async () => { await Promise.allSettled([...pending]); target.free(); };
-        }
-        const value = Reflect.get(target, key, target);
-        if (typeof value !== 'function') return value;
-        return (...args) => {
-          const result = value.apply(target, args);
-          if (result instanceof Promise) {
-            pending.add(result);
-            result.finally(() => pending.delete(result)).catch(() => {});
-          }
-          return result;
-        };
-      },
-    });
   }
 
   // A new lab is built first, so a refused density keeps the current run; of two resets in

@@ -4,6 +4,7 @@
 // is in Rust (SeriesLab).
 import { plotCurve } from './plot.js';
 import { TrainingRun, yieldToPage } from './training.js';
+import { tracked } from './handles.js';
 
 const SHIPPED_DATA = 'www/data/air-pm10.csv';
 // Reverse steps per call: small enough that the page repaints between them.
@@ -141,8 +142,11 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   }
 
   function loadSeries(text, name) {
-    const lab = new wasm.SeriesLab(text, name);
-    view.lab?.free?.();
+    const lab = tracked(new wasm.SeriesLab(text, name));
+    // The old series' imputation and training stop at their next step.
+    stopTraining();
+    view.run += 1;
+    view.lab?.retire().catch(showError);
     view.lab = lab;
     view.info = lab.info();
     view.result = null;
@@ -249,6 +253,9 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
       if (run !== view.run) return null;
       bar.value = started.total - remaining;
       view.progress.done = started.total - remaining;
+      // On the CPU a call resolves in microtasks only: without this the bar would not repaint.
+      await yieldToPage();
+      if (run !== view.run) return null;
     }
     const result = await view.lab.finishImputation();
     if (run !== view.run) return null;

@@ -134,6 +134,29 @@ test('CSV upload: errors name the row and column and keep the page; another shap
   await page.close();
 });
 
+test('a CSV uploaded while a window is being imputed replaces the series cleanly (CPU)', LONG, async () => {
+  const { page, consoleErrors } = await openCsdi('cpu', '&nsample=100');
+  let csv = 'day,s,c\n';
+  for (let t = 0; t < 120; t++) csv += `${t},${Math.sin(t / 5).toFixed(4)},${t % 11 === 3 ? '' : Math.cos(t / 7).toFixed(4)}\n`;
+  // The upload lands while the imputation awaits its reverse steps on the old series.
+  const uploaded = await page.evaluate(async (csv) => {
+    const live = window.genlab.live('csdi');
+    const imputing = live.impute();
+    await new Promise((r) => setTimeout(r, 0));
+    const result = await live.uploadCsv('mid-imputation.csv', csv);
+    return { result, abandoned: await imputing };
+  }, csv);
+  assert.equal(uploaded.result.ok, true, uploaded.result.message);
+  assert.equal(uploaded.abandoned, null, 'the old imputation stops');
+  await page.evaluate(() => window.genlab.live('csdi').ready());
+  const s = await state(page);
+  assert.equal(s.info.features, 2);
+  assert.ok(s.resultCurrent, 'the new series is imputed');
+  assert.deepEqual(await page.evaluate(() => window.genlab.errors()), []);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
 test('fine-tuning the shipped weights on the shipped series runs in the tab (CPU)', LONG, async () => {
   const { page, consoleErrors } = await openCsdi('cpu', '&nsample=2&strategy=random');
   const run = await page.evaluate(() => window.genlab.live('csdi').train(2, { batch: 4 }));
