@@ -114,15 +114,18 @@ mod cli {
     struct DdpmTrainArgs {
         #[command(flatten)]
         common: GeneratorTrainArgs,
-        /// β schedule: linear or cosine.
-        #[arg(long, default_value = "linear")]
-        schedule: genlab::diffusion::BetaSchedule,
-        /// Diffusion steps T.
-        #[arg(long, default_value_t = genlab::diffusion::DEFAULT_STEPS)]
-        diffusion_steps: usize,
-        /// U-Net widths: channels at 14×14, at 7×7, embedding width (a --resume file keeps its own).
-        #[arg(long, default_value = "16,48,128")]
-        unet: String,
+        // The three architecture flags have no clap default, so that one given beside --resume
+        // can be checked against the file instead of being silently ignored.
+        /// β schedule: linear or cosine [default: linear; a --resume file keeps its own].
+        #[arg(long)]
+        schedule: Option<genlab::diffusion::BetaSchedule>,
+        /// Diffusion steps T [default: 1000; a --resume file keeps its own].
+        #[arg(long)]
+        diffusion_steps: Option<usize>,
+        /// U-Net widths: channels at 14×14, at 7×7, embedding width [default: 16,48,128; a
+        /// --resume file keeps its own].
+        #[arg(long)]
+        unet: Option<String>,
         #[arg(long, default_value_t = 5e-4)]
         learning_rate: f64,
     }
@@ -358,11 +361,20 @@ mod cli {
                 }
                 TrainCommand::Ddpm(args) => {
                     use genlab::ddpm::{Ddpm, DdpmSettings};
+                    let unet = match &args.unet {
+                        Some(text) => genlab::unet::UNetConfig::from_text(text)?,
+                        None => Default::default(),
+                    };
+                    if let Some(path) = &args.common.resume {
+                        check_resumed_architecture(path, &args, unet)?;
+                    }
                     let device = native_device(args.common.backend.parse::<BackendKind>()?)?;
                     let settings = DdpmSettings {
-                        unet: genlab::unet::UNetConfig::from_text(&args.unet)?,
-                        schedule: args.schedule,
-                        diffusion_steps: args.diffusion_steps,
+                        unet,
+                        schedule: args.schedule.unwrap_or_default(),
+                        diffusion_steps: args
+                            .diffusion_steps
+                            .unwrap_or(genlab::diffusion::DEFAULT_STEPS),
                         learning_rate: args.learning_rate,
                     };
                     let generator = Ddpm::new(
@@ -554,6 +566,41 @@ mod cli {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
         std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// A resumed training keeps the architecture its file records, so a flag asking for
+    /// another one is refused rather than ignored.
+    fn check_resumed_architecture(
+        path: &std::path::Path,
+        args: &DdpmTrainArgs,
+        unet: genlab::unet::UNetConfig,
+    ) -> Result<(), String> {
+        let identity = genlab::weights::read_identity(&read_file(path)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let asked = [
+            ("unet", "--unet", args.unet.as_ref().map(|_| unet.to_text())),
+            (
+                "schedule",
+                "--schedule",
+                args.schedule.map(|s| s.to_string()),
+            ),
+            (
+                "diffusion_steps",
+                "--diffusion-steps",
+                args.diffusion_steps.map(|t| t.to_string()),
+            ),
+        ];
+        for (key, flag, asked) in asked {
+            if let (Some(asked), Some(recorded)) = (asked, identity.extra.get(key)) {
+                if &asked != recorded {
+                    return Err(format!(
+                        "{flag} {asked}: {} was trained with {recorded}, and a resumed training keeps its file's architecture (drop {flag}, or train from scratch)",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn train_generator(

@@ -177,3 +177,40 @@ fn genlab_sample_draws_from_the_shipped_ddpm_by_class_guidance_steps_and_seed() 
     assert_eq!(pixels.len(), 3 * 784);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_resumed_training_refuses_an_architecture_flag_its_file_contradicts() {
+    let dir = std::env::temp_dir().join(format!("genlab-ddpm-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("small.bpk");
+    let model = Ddpm::new("mnist", &Device::flex(), 0, small());
+    std::fs::write(&file, block_on(model.save().bytes()).unwrap()).unwrap();
+    let resume = |flags: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_genlab"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args("train ddpm --dataset mnist --steps 0 --resume".split(' '))
+            .arg(&file)
+            .args(flags.split(' '))
+            .output()
+            .unwrap()
+    };
+    for (flags, recorded) in [
+        ("--unet 16,48,128", "16,32,32"),
+        ("--schedule linear", "cosine"),
+        ("--diffusion-steps 1000", "100"),
+    ] {
+        let run = resume(flags);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{flags} was accepted");
+        assert!(
+            stderr.contains(flags) && stderr.contains(recorded) && stderr.contains("drop"),
+            "{flags}: {stderr}"
+        );
+    }
+    let agreeing = resume("--unet 16,32,32 --out /dev/null");
+    assert!(
+        !String::from_utf8_lossy(&agreeing.stderr).contains("keeps its file's architecture"),
+        "flags that agree with the file are accepted"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
