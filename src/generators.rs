@@ -134,8 +134,9 @@ pub struct GeneratorSpec {
     pub summary: &'static str,
     /// Whether samples can be asked for a class.
     pub conditional: bool,
-    /// The classifier-free guidance weight samples are drawn with unless asked otherwise.
-    pub default_guidance: f64,
+    /// The classifier-free guidance weight samples of a dataset are drawn with unless asked
+    /// otherwise.
+    pub default_guidance: fn(dataset: &str) -> f64,
     pub build:
         fn(dataset: &str, device: &Device, seed: u64, options: &ModelOptions) -> Box<dyn Generator>,
 }

@@ -419,7 +419,7 @@ impl Default for MnistParams {
             model: ImageModel::default(),
             schedule: BetaSchedule::default(),
             class: -1,
-            guidance: crate::ddpm::DEFAULT_GUIDANCE,
+            guidance: crate::ddpm::default_guidance(Dataset::default().name()),
             steps: crate::ddpm::DEFAULT_SAMPLE_STEPS as u32,
             eta: 0.0,
             n: 16,
@@ -578,7 +578,14 @@ impl PageState {
         }
         match state.demo {
             Demo::Langevin => state.langevin = decode_params(&rest, &mut notices),
-            Demo::Mnist => state.mnist = decode_params(&rest, &mut notices),
+            Demo::Mnist => {
+                state.mnist = decode_params(&rest, &mut notices);
+                // A link without a guidance weight gets its dataset's, not the first dataset's.
+                if !rest.iter().any(|(key, _)| key == "guidance") {
+                    state.mnist.guidance =
+                        crate::ddpm::default_guidance(state.mnist.dataset.name());
+                }
+            }
             Demo::Csdi => state.csdi = decode_params(&rest, &mut notices),
         }
         Decoded { state, notices }

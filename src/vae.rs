@@ -23,7 +23,7 @@ pub const GENERATOR: GeneratorSpec = GeneratorSpec {
     name: "vae",
     summary: "conditional VAE, 2-D latent, MLP 794→256→128→2×2 / 12→128→256→784, Bernoulli decoder",
     conditional: true,
-    default_guidance: 0.0,
+    default_guidance: |_| 0.0,
     build: |dataset, device, seed, _| Box::new(Vae::new(dataset, device, seed)),
 };
 

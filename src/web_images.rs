@@ -40,6 +40,13 @@ pub fn image_models() -> Result<JsValue, JsError> {
     to_js(&list)
 }
 
+/// The link's guidance weight for a dataset unless it says otherwise: the diffusion model's
+/// (the only guided model; the others ignore the field).
+#[wasm_bindgen(js_name = defaultGuidance)]
+pub fn default_guidance(dataset: &str) -> f64 {
+    crate::ddpm::default_guidance(dataset)
+}
+
 /// A page file's total length, read from its header once `prefix` holds it (`None` before):
 /// the download progress of a server that sends no `Content-Length`.
 #[wasm_bindgen(js_name = pageFileLength)]

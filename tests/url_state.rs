@@ -270,3 +270,29 @@ fn painted_csdi_stretches_travel_in_the_link_and_mark_their_cells() {
         assert_eq!(decoded.state.csdi.hide, HiddenStretches::default());
     }
 }
+
+#[test]
+fn a_link_without_a_guidance_weight_gets_its_datasets_default() {
+    use genlab::ddpm::default_guidance;
+    let opened = |hash: &str| PageState::from_hash(hash).state.mnist.guidance;
+    assert_eq!(opened("demo=mnist"), default_guidance("mnist"));
+    assert_eq!(
+        opened("demo=mnist&dataset=mnist"),
+        default_guidance("mnist")
+    );
+    assert_eq!(
+        opened("demo=mnist&dataset=fashion"),
+        default_guidance("fashion")
+    );
+    assert_eq!(opened("demo=mnist&dataset=fashion&guidance=1.5"), 1.5);
+    assert_eq!(opened("demo=mnist&guidance=4"), 4.0);
+    assert_eq!(
+        PageState::default().mnist.guidance,
+        default_guidance(Dataset::default().name())
+    );
+    assert_ne!(
+        default_guidance("mnist"),
+        default_guidance("fashion"),
+        "the two datasets are measured to want different weights"
+    );
+}

@@ -50,7 +50,12 @@ function applyView(view, { notices = view.notices } = {}) {
 }
 
 function editParam(key, value) {
-  const next = wasm.decode_hash(`${page.view.hash}&${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+  let edit = `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+  // Another dataset starts from its own default guidance weight (MNIST's is far below Fashion's).
+  if (page.view.demo === 'mnist' && key === 'dataset') {
+    edit += `&guidance=${wasm.defaultGuidance(value)}`;
+  }
+  const next = wasm.decode_hash(`${page.view.hash}&${edit}`);
   applyView(next);
 }
 

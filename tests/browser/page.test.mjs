@@ -106,6 +106,18 @@ test('a link with state reloads into the same state', LONG, async () => {
   await page.close();
 });
 
+test('switching the image dataset starts from that dataset\'s default guidance weight', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#demo=mnist&backend=cpu&dataset=mnist&guidance=2.5');
+  const fashionDefault = await page.evaluate(async () => (await import('/pkg/genlab.js')).defaultGuidance('fashion'));
+  await page.selectOption('#params [name="dataset"]', 'fashion');
+  await page.waitForFunction(() => window.genlab.view().params.dataset === 'fashion');
+  assert.equal((await page.evaluate(() => window.genlab.view())).params.guidance, fashionDefault);
+  assert.equal(Number(await page.inputValue('#params [name="guidance"]')), fashionDefault);
+  assert.equal(Number(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('guidance')), fashionDefault, 'the link carries it');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
 test('a garbage link opens defaults with a visible notice', LONG, async () => {
   const { page, consoleErrors } = await openPage(browser, '#demo=nope&backend=quantum&steps=%zz&tau=-3&&==&colour=red&particles=1e99');
   assert.ok(await page.isVisible('#notices'));
