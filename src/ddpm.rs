@@ -58,6 +58,29 @@ pub struct DdpmSettings {
     pub learning_rate: f64,
 }
 
+impl DdpmSettings {
+    /// These settings with the architecture a weights file records (U-Net widths, β schedule,
+    /// T) in place of their own; what the file does not record stays.
+    pub fn recorded_in(self, bytes: &[u8]) -> Result<Self, String> {
+        let identity = read_identity(bytes)?;
+        let mut settings = self;
+        if let Some(widths) = identity.extra.get("unet") {
+            settings.unet = UNetConfig::from_text(widths)?;
+        }
+        if let Some(kind) = identity.extra.get("schedule") {
+            settings.schedule = kind.parse()?;
+        }
+        if let Some(steps) = identity.extra.get("diffusion_steps") {
+            settings.diffusion_steps = steps
+                .parse()
+                .ok()
+                .filter(|&t: &usize| t >= 2)
+                .ok_or_else(|| format!("weights file: bad diffusion_steps `{steps}`"))?;
+        }
+        Ok(settings)
+    }
+}
+
 impl Default for DdpmSettings {
     fn default() -> Self {
         Self {
@@ -124,7 +147,8 @@ impl Ddpm {
 
     /// A model with the architecture and schedule a weights file records, loaded from it.
     pub fn from_bytes(bytes: &[u8], dataset: &str, device: &Device) -> Result<Self, String> {
-        let mut model = Self::new(dataset, device, 0, DdpmSettings::default());
+        let settings = DdpmSettings::default().recorded_in(bytes)?;
+        let mut model = Self::new(dataset, device, 0, settings);
         model.load(bytes)?;
         Ok(model)
     }
@@ -300,21 +324,7 @@ impl Generator for Ddpm {
     /// Takes the architecture the file records along with its weights: loading a file replaces
     /// the model, so a page or a resumed training can open weights of any width.
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let identity = read_identity(bytes)?;
-        let mut settings = self.settings;
-        if let Some(widths) = identity.extra.get("unet") {
-            settings.unet = UNetConfig::from_text(widths)?;
-        }
-        if let Some(kind) = identity.extra.get("schedule") {
-            settings.schedule = kind.parse()?;
-        }
-        if let Some(steps) = identity.extra.get("diffusion_steps") {
-            settings.diffusion_steps = steps
-                .parse()
-                .ok()
-                .filter(|&t: &usize| t >= 2)
-                .ok_or_else(|| format!("weights file: bad diffusion_steps `{steps}`"))?;
-        }
+        let settings = self.settings.recorded_in(bytes)?;
         let resized;
         let template = if settings.unet == self.settings.unet {
             self.nets()

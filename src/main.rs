@@ -362,22 +362,21 @@ mod cli {
                 }
                 TrainCommand::Ddpm(args) => {
                     use genlab::ddpm::{Ddpm, DdpmSettings};
-                    let unet = match &args.unet {
-                        Some(text) => genlab::unet::UNetConfig::from_text(text)?,
-                        None => Default::default(),
-                    };
-                    if let Some(path) = &args.common.resume {
-                        check_resumed_architecture(path, &args, unet)?;
-                    }
-                    let device = native_device(args.common.backend.parse::<BackendKind>()?)?;
                     let settings = DdpmSettings {
-                        unet,
+                        unet: match &args.unet {
+                            Some(text) => genlab::unet::UNetConfig::from_text(text)?,
+                            None => Default::default(),
+                        },
                         schedule: args.schedule.unwrap_or_default(),
                         diffusion_steps: args
                             .diffusion_steps
                             .unwrap_or(genlab::diffusion::DEFAULT_STEPS),
                         learning_rate: args.learning_rate,
                     };
+                    if let Some(path) = &args.common.resume {
+                        check_resumed_architecture(path, &args, settings)?;
+                    }
+                    let device = native_device(args.common.backend.parse::<BackendKind>()?)?;
                     let generator = Ddpm::new(
                         args.common.dataset.name(),
                         &device,
@@ -574,34 +573,38 @@ mod cli {
     fn check_resumed_architecture(
         path: &std::path::Path,
         args: &DdpmTrainArgs,
-        unet: genlab::unet::UNetConfig,
+        asked: genlab::ddpm::DdpmSettings,
     ) -> Result<(), String> {
-        let identity = genlab::weights::read_identity(&read_file(path)?)
+        let recorded = asked
+            .recorded_in(&read_file(path)?)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let asked = [
-            ("unet", "--unet", args.unet.as_ref().map(|_| unet.to_text())),
+        let conflicts = [
             (
-                "schedule",
-                "--schedule",
-                args.schedule.map(|s| s.to_string()),
+                "--unet",
+                args.unet.is_some() && asked.unet != recorded.unet,
+                asked.unet.to_text(),
+                recorded.unet.to_text(),
             ),
             (
-                "diffusion_steps",
+                "--schedule",
+                args.schedule.is_some() && asked.schedule != recorded.schedule,
+                asked.schedule.to_string(),
+                recorded.schedule.to_string(),
+            ),
+            (
                 "--diffusion-steps",
-                args.diffusion_steps.map(|t| t.to_string()),
+                args.diffusion_steps.is_some() && asked.diffusion_steps != recorded.diffusion_steps,
+                asked.diffusion_steps.to_string(),
+                recorded.diffusion_steps.to_string(),
             ),
         ];
-        for (key, flag, asked) in asked {
-            if let (Some(asked), Some(recorded)) = (asked, identity.extra.get(key)) {
-                if &asked != recorded {
-                    return Err(format!(
-                        "{flag} {asked}: {} was trained with {recorded}, and a resumed training keeps its file's architecture (drop {flag}, or train from scratch)",
-                        path.display()
-                    ));
-                }
-            }
+        match conflicts.into_iter().find(|&(_, differs, ..)| differs) {
+            Some((flag, _, asked, recorded)) => Err(format!(
+                "{flag} {asked}: {} was trained with {recorded}, and a resumed training keeps its file's architecture (drop {flag}, or train from scratch)",
+                path.display()
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn train_generator(
