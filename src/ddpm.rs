@@ -48,7 +48,9 @@ pub fn default_guidance(dataset: &str) -> f64 {
         .find(|(name, _)| *name == dataset)
         .map_or(FALLBACK_GUIDANCE, |&(_, weight)| weight)
 }
-const EMA_DECAY: f64 = 0.999;
+/// The moving average's decay for a short run: the page trains a few thousand steps at most,
+/// and a longer memory would keep its live samples behind the weights.
+pub const DEFAULT_EMA_DECAY: f64 = 0.999;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DdpmSettings {
@@ -56,6 +58,8 @@ pub struct DdpmSettings {
     pub schedule: BetaSchedule,
     pub diffusion_steps: usize,
     pub learning_rate: f64,
+    /// The most the moving average keeps per step; the warm-up caps it further early on.
+    pub ema_decay: f64,
 }
 
 impl DdpmSettings {
@@ -88,6 +92,7 @@ impl Default for DdpmSettings {
             schedule: BetaSchedule::Linear,
             diffusion_steps: DEFAULT_STEPS,
             learning_rate: 5e-4,
+            ema_decay: DEFAULT_EMA_DECAY,
         }
     }
 }
@@ -170,7 +175,9 @@ impl Ddpm {
     fn ema_decay(&self) -> f64 {
         // Warm-up (as in TensorFlow's ExponentialMovingAverage with num_updates): early
         // averages forget the random initialisation quickly.
-        EMA_DECAY.min((1.0 + self.steps as f64) / (10.0 + self.steps as f64))
+        self.settings
+            .ema_decay
+            .min((1.0 + self.steps as f64) / (10.0 + self.steps as f64))
     }
 
     /// The guided noise estimate of `x` at timestep `t` for `classes`.
@@ -403,5 +410,63 @@ impl crate::workload::Trainer for CalibrationStep {
 
     fn parameter_count(&self) -> usize {
         self.model.parameter_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(ema_decay: f64) -> Ddpm {
+        let settings = DdpmSettings {
+            unet: UNetConfig {
+                channels: [8, 16],
+                embedding: 16,
+            },
+            diffusion_steps: 50,
+            ema_decay,
+            ..DdpmSettings::default()
+        };
+        Ddpm::new("mnist", &Device::flex(), 0, settings)
+    }
+
+    fn host_values(module: &UNet) -> Vec<f32> {
+        flat_parameters(module)
+            .into_iter()
+            .flat_map(|p| p.into_data().try_to_vec::<f32>().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_moving_average_decays_by_the_smaller_of_its_setting_and_the_warm_up() {
+        let mut model = tiny(0.9999);
+        model.steps = 20_500;
+        assert_eq!(model.ema_decay(), 20_501.0 / 20_510.0);
+        model.steps = 1_000_000;
+        assert_eq!(model.ema_decay(), 0.9999);
+        let mut model = tiny(DEFAULT_EMA_DECAY);
+        model.steps = 1_000_000;
+        assert_eq!(model.ema_decay(), DEFAULT_EMA_DECAY);
+    }
+
+    #[test]
+    fn without_memory_the_moving_average_is_the_current_weights() {
+        let batch = || ImageBatch {
+            images: Tensor::from_data(
+                TensorData::new(vec![0.25f32; 2 * 784], [2, 1, SIDE, SIDE]),
+                &Device::flex().autodiff(),
+            ),
+            labels: vec![3, 4],
+        };
+        let mut forgetful = tiny(0.0);
+        let mut remembering = tiny(0.9);
+        for _ in 0..2 {
+            forgetful.train_step(batch());
+            remembering.train_step(batch());
+        }
+        let nets = forgetful.nets();
+        assert_eq!(host_values(&nets.ema), host_values(&nets.net));
+        let nets = remembering.nets();
+        assert_ne!(host_values(&nets.ema), host_values(&nets.net));
     }
 }

@@ -128,6 +128,11 @@ mod cli {
         unet: Option<String>,
         #[arg(long, default_value_t = 5e-4)]
         learning_rate: f64,
+        /// Largest per-step decay of the sampling weights' moving average; a long run's last
+        /// steps gain from a longer memory (0.9999 as in Ho et al.). Warm-up caps it at
+        /// (1 + n)/(10 + n) after n steps.
+        #[arg(long, default_value_t = genlab::ddpm::DEFAULT_EMA_DECAY)]
+        ema_decay: f64,
     }
 
     #[derive(clap::Args)]
@@ -372,7 +377,14 @@ mod cli {
                             .diffusion_steps
                             .unwrap_or(genlab::diffusion::DEFAULT_STEPS),
                         learning_rate: args.learning_rate,
+                        ema_decay: args.ema_decay,
                     };
+                    if !(0.0..1.0).contains(&settings.ema_decay) {
+                        return Err(format!(
+                            "--ema-decay must be at least 0 and below 1, not {}",
+                            settings.ema_decay
+                        ));
+                    }
                     if let Some(path) = &args.common.resume {
                         check_resumed_architecture(path, &args, settings)?;
                     }

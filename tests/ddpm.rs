@@ -23,6 +23,7 @@ fn small() -> DdpmSettings {
         schedule: BetaSchedule::Cosine,
         diffusion_steps: 100,
         learning_rate: 2e-3,
+        ..DdpmSettings::default()
     }
 }
 
