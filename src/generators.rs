@@ -49,8 +49,8 @@ impl ImageBatch {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleRequest {
     pub count: usize,
-    /// One class for every sample; `None`: the classes cycle 0, 1, …, 9 (conditional models).
-    pub class: Option<u8>,
+    /// The class of each sample (conditional models; the others ignore it).
+    pub classes: ClassChoice,
     /// Classifier-free guidance weight (models without guidance ignore it).
     pub guidance: f64,
     /// Sampler steps (models that sample in one pass ignore it).
@@ -64,14 +64,61 @@ pub struct SampleRequest {
 impl SampleRequest {
     /// The class each sample is drawn for.
     pub fn classes(&self) -> Vec<u8> {
-        (0..self.count)
-            .map(|i| self.class.unwrap_or((i % 10) as u8))
-            .collect()
+        self.classes.for_samples(self.count)
     }
 }
 
-/// Samples per pass when many are asked for: bounds memory; a multiple of 10, so the classes
-/// keep cycling 0–9 across passes.
+/// Which class each sample of a request is drawn for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClassChoice {
+    /// Every sample from this class.
+    Only(u8),
+    /// Classes interleaved in these proportions, class `c` taking `weights[c] / Σ weights` of
+    /// every prefix up to a sample: a grid shows every digit near the top, and a large draw
+    /// has a dataset's class balance. Equal weights cycle 0, 1, …, 9.
+    Mix([u32; 10]),
+    /// One class per sample, in order.
+    Listed(Vec<u8>),
+}
+
+impl ClassChoice {
+    /// 0, 1, …, 9, 0, 1, …: what the page's grids show.
+    pub const CYCLE: Self = Self::Mix([1; 10]);
+
+    /// The classes of `count` samples (a `Listed` choice repeats if it is shorter).
+    pub fn for_samples(&self, count: usize) -> Vec<u8> {
+        match self {
+            Self::Only(class) => vec![*class; count],
+            Self::Listed(classes) => classes.iter().copied().cycle().take(count).collect(),
+            Self::Mix(weights) => {
+                // Smooth weighted round-robin: each class earns its weight every sample, the
+                // richest is drawn and pays the total; no prefix strays more than one sample
+                // per class from its share.
+                let weights = if weights.iter().all(|&w| w == 0) {
+                    &[1; 10]
+                } else {
+                    weights
+                };
+                let total: i64 = weights.iter().map(|&w| i64::from(w)).sum();
+                let mut credit = [0i64; 10];
+                (0..count)
+                    .map(|_| {
+                        for (c, &w) in credit.iter_mut().zip(weights) {
+                            *c += i64::from(w);
+                        }
+                        let richest = (0..10)
+                            .max_by_key(|&c| (credit[c], std::cmp::Reverse(c)))
+                            .expect("ten classes");
+                        credit[richest] -= total;
+                        richest as u8
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Samples per pass when many are asked for: bounds memory.
 pub const SAMPLE_CHUNK: usize = 500;
 
 /// Draws `request.count` samples in passes of [`SAMPLE_CHUNK`], pass `k` seeded `seed + k`,
@@ -81,9 +128,12 @@ pub async fn sample_in_chunks(
     request: &SampleRequest,
 ) -> Result<Vec<f32>, String> {
     let mut pixels = Vec::with_capacity(request.count * PIXELS);
+    let classes = request.classes();
     for (k, start) in (0..request.count).step_by(SAMPLE_CHUNK).enumerate() {
+        let count = SAMPLE_CHUNK.min(request.count - start);
         let chunk = SampleRequest {
-            count: SAMPLE_CHUNK.min(request.count - start),
+            count,
+            classes: ClassChoice::Listed(classes[start..start + count].to_vec()),
             seed: request.seed.wrapping_add(k as u64),
             ..request.clone()
         };
@@ -168,4 +218,45 @@ pub fn host_normal<const D: usize>(
     let n = shape.iter().product();
     let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
     Tensor::<D>::from_data(TensorData::new(values, shape), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClassChoice;
+    use crate::idx::train_class_counts;
+
+    #[test]
+    fn equal_weights_cycle_through_the_digits() {
+        let cycle = ClassChoice::CYCLE.for_samples(25);
+        let expected: Vec<u8> = (0..25).map(|i| (i % 10) as u8).collect();
+        assert_eq!(cycle, expected);
+        assert_eq!(ClassChoice::Mix([0; 10]).for_samples(25), expected);
+        assert_eq!(ClassChoice::Only(7).for_samples(3), [7, 7, 7]);
+        assert_eq!(
+            ClassChoice::Listed(vec![4, 2]).for_samples(5),
+            [4, 2, 4, 2, 4]
+        );
+    }
+
+    #[test]
+    fn every_prefix_of_a_mix_keeps_each_class_within_one_sample_of_its_share() {
+        let counts = train_class_counts("mnist");
+        let total: u32 = counts.iter().sum();
+        let classes = ClassChoice::Mix(counts).for_samples(10_000);
+        let mut drawn = [0usize; 10];
+        for (n, &class) in classes.iter().enumerate() {
+            drawn[class as usize] += 1;
+            for c in 0..10 {
+                let share = (n + 1) as f64 * f64::from(counts[c]) / f64::from(total);
+                assert!(
+                    (drawn[c] as f64 - share).abs() <= 1.0,
+                    "class {c} after {} samples: {} drawn, share {share}",
+                    n + 1,
+                    drawn[c]
+                );
+            }
+        }
+        // MNIST's most and least frequent digits over 10 000 samples: 1 and 5.
+        assert_eq!((drawn[1], drawn[5]), (1124, 904));
+    }
 }

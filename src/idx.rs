@@ -41,6 +41,25 @@ pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// The sets `scripts/fetch-data.sh` builds, by directory name under `data/`.
 pub const SETS: [&str; 3] = ["mnist", "fashion", "animal"];
 
+/// Training images per class (index = label) of the generators' datasets: the balance a large
+/// draw from a class-conditional generator needs to be compared with real images (MNIST has
+/// 6 742 ones but 5 421 fives). The label files are checked against it by `tests/idx_data.rs`.
+const TRAIN_CLASS_COUNTS: &[(&str, [u32; 10])] = &[
+    (
+        "mnist",
+        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+    ),
+    ("fashion", [6000; 10]),
+];
+
+/// [`TRAIN_CLASS_COUNTS`] of `dataset`; equal counts for a set it does not list.
+pub fn train_class_counts(dataset: &str) -> [u32; 10] {
+    TRAIN_CLASS_COUNTS
+        .iter()
+        .find(|(name, _)| *name == dataset)
+        .map_or([1; 10], |&(_, counts)| counts)
+}
+
 /// The first bytes of a page file.
 pub const PAGE_MAGIC: [u8; 4] = *b"GLDS";
 /// The page format version this reader understands.

@@ -174,7 +174,8 @@ mod cli {
         weights: Option<std::path::PathBuf>,
         #[arg(long, default_value_t = 64)]
         n: usize,
-        /// Draw every sample from this class (0–9); without it classes cycle 0, 1, …, 9.
+        /// Draw every sample from this class (0–9); without it the classes come in the
+        /// training set's proportions, interleaved (on MNIST 1 most often, 5 least).
         #[arg(long)]
         class: Option<u8>,
         /// Classifier-free guidance weight (default: the model's own for the dataset; ddpm: 0.5
@@ -234,7 +235,7 @@ mod cli {
         /// Default: the shipped weights, www/models/<model>-<dataset>.bpk.
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
-        /// Samples per point (classes cycle 0–9).
+        /// Samples per point (classes in the training set's proportions).
         #[arg(long, default_value_t = 1000)]
         n: usize,
         /// Guidance weights of the first sweep (at --at-steps).
@@ -680,7 +681,8 @@ mod cli {
     }
 
     fn sample(args: SampleArgs) -> Result<(), String> {
-        use genlab::generators::{find_generator, SampleRequest};
+        use genlab::generators::{find_generator, ClassChoice, SampleRequest};
+        use genlab::idx::train_class_counts;
         let spec = find_generator(&args.model)?;
         if let Some(c) = args.class.filter(|c| *c > 9) {
             return Err(format!("--class {c}: classes are 0 to 9"));
@@ -704,7 +706,10 @@ mod cli {
         let generator = load_generator(spec, args.dataset, args.weights.as_deref(), &device)?;
         let request = SampleRequest {
             count: args.n,
-            class: args.class,
+            classes: match args.class {
+                Some(class) => ClassChoice::Only(class),
+                None => ClassChoice::Mix(train_class_counts(args.dataset.name())),
+            },
             guidance: args
                 .guidance
                 .unwrap_or((spec.default_guidance)(args.dataset.name())),
@@ -780,8 +785,8 @@ mod cli {
     fn sweep(args: SweepArgs) -> Result<(), String> {
         use futures_lite::future::block_on;
         use genlab::evaluation::{Evaluator, ReferenceImages};
-        use genlab::generators::{find_generator, sample_in_chunks, SampleRequest};
-        use genlab::idx::{load_split, Split};
+        use genlab::generators::{find_generator, sample_in_chunks, ClassChoice, SampleRequest};
+        use genlab::idx::{load_split, train_class_counts, Split};
         use std::time::Instant;
 
         fn list<T: std::str::FromStr>(text: &str, flag: &str) -> Result<Vec<T>, String> {
@@ -813,7 +818,7 @@ mod cli {
             let started = Instant::now();
             let request = SampleRequest {
                 count: args.n,
-                class: None,
+                classes: ClassChoice::Mix(train_class_counts(args.dataset.name())),
                 guidance,
                 steps: Some(steps),
                 eta: args.eta,

@@ -4,8 +4,8 @@
 //! reparameterisation `z = μ + σ ε`, a Bernoulli decoder `p(x | z, y)` on the grey levels read
 //! as probabilities, and the negative ELBO in nats per image,
 //! `−E_q[log p(x | z, y)] + KL(q(z | x, y) ‖ N(0, I))` with the KL in closed form.
-//! The class `y` enters as a one-hot vector: samples are drawn for the class asked for, or the
-//! classes cycle 0–9.
+//! The class `y` enters as a one-hot vector: samples are drawn for the classes the request
+//! chooses.
 
 use burn::module::Module;
 use burn::nn::Linear;

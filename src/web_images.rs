@@ -12,7 +12,7 @@ use crate::classifier::{Classifier, PIXELS};
 use crate::diffusion::NoiseSchedule;
 use crate::evaluation::{Evaluator, ReferenceImages};
 use crate::generators::{
-    find_generator, generators, Generator, ImageBatch, ModelOptions, SampleRequest,
+    find_generator, generators, ClassChoice, Generator, ImageBatch, ModelOptions, SampleRequest,
 };
 use crate::idx::{page_header_len, read_page_bin, read_page_header, Dataset, PageData, Split};
 use crate::rng::SeededRng;
@@ -377,7 +377,10 @@ impl ImageLab {
             let generator = state.generator()?;
             let request = SampleRequest {
                 count,
-                class: u8::try_from(class).ok().filter(|c| *c < 10),
+                classes: match u8::try_from(class) {
+                    Ok(class) if class < 10 => ClassChoice::Only(class),
+                    _ => ClassChoice::CYCLE,
+                },
                 guidance,
                 steps: (steps > 0).then_some(steps as usize),
                 eta,

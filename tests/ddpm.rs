@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use futures_lite::future::block_on;
 use genlab::ddpm::{Ddpm, DdpmSettings};
 use genlab::diffusion::BetaSchedule;
-use genlab::generators::{find_generator, Generator, ImageBatch, SampleRequest};
+use genlab::generators::{find_generator, ClassChoice, Generator, ImageBatch, SampleRequest};
 use genlab::idx::{load_split, Split};
 use genlab::rng::SeededRng;
 use genlab::unet::UNetConfig;
@@ -30,7 +30,7 @@ fn small() -> DdpmSettings {
 fn request(seed: u64, guidance: f64) -> SampleRequest {
     SampleRequest {
         count: 4,
-        class: None,
+        classes: ClassChoice::CYCLE,
         guidance,
         steps: Some(5),
         eta: 0.0,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use futures_lite::future::block_on;
 use genlab::classifier::{Classifier, PIXELS};
 use genlab::evaluation::{Evaluator, ReferenceImages};
-use genlab::generators::{find_generator, ImageBatch, SampleRequest};
+use genlab::generators::{find_generator, ClassChoice, ImageBatch, SampleRequest};
 use genlab::idx::{load_split, Dataset, Split};
 use genlab::rng::SeededRng;
 use genlab::weights::read_identity;
@@ -144,7 +144,7 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
     let mut vae = (spec.build)("mnist", &device, 1, &Default::default());
     let request = SampleRequest {
         count: 4,
-        class: Some(3),
+        classes: ClassChoice::Only(3),
         guidance: 0.0,
         steps: None,
         eta: 0.0,
@@ -185,7 +185,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
 
     let request = |seed| SampleRequest {
         count: 6,
-        class: None,
+        classes: ClassChoice::CYCLE,
         guidance: 0.0,
         steps: None,
         eta: 0.0,
