@@ -178,7 +178,7 @@ mod cli {
         /// training set's proportions, interleaved (on MNIST 1 most often, 5 least).
         #[arg(long)]
         class: Option<u8>,
-        /// Classifier-free guidance weight (default: the model's own for the dataset; ddpm: 0.5
+        /// Classifier-free guidance weight (default: the model's own for the dataset; ddpm: 0.6
         /// on mnist, 3 on fashion).
         #[arg(long)]
         guidance: Option<f64>,
