@@ -13,6 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::classifier::SIDE;
 use crate::diffusion::{BetaSchedule, NoiseSchedule, ReverseStep, DEFAULT_STEPS};
 use crate::generators::{host_normal, Generator, GeneratorSpec, ImageBatch, SampleRequest};
+use crate::idx::per_dataset;
 use crate::rng::SeededRng;
 use crate::unet::{UNet, UNetConfig, NULL_CLASS};
 use crate::weights::{flat_parameters, load_module, read_identity, save_module, PendingWeights};
@@ -50,17 +51,11 @@ const GUIDANCE_LIMIT: &[(&str, f64)] = &[("mnist", 0.6)];
 
 /// The fraction of T below which guidance acts for `dataset`.
 pub fn guidance_limit(dataset: &str) -> f64 {
-    GUIDANCE_LIMIT
-        .iter()
-        .find(|(name, _)| *name == dataset)
-        .map_or(1.0, |&(_, limit)| limit)
+    per_dataset(GUIDANCE_LIMIT, dataset, 1.0)
 }
 
 pub fn default_guidance(dataset: &str) -> f64 {
-    DEFAULT_GUIDANCE
-        .iter()
-        .find(|(name, _)| *name == dataset)
-        .map_or(FALLBACK_GUIDANCE, |&(_, weight)| weight)
+    per_dataset(DEFAULT_GUIDANCE, dataset, FALLBACK_GUIDANCE)
 }
 /// The moving average's decay for a short run: the page trains a few thousand steps at most,
 /// and a longer memory would keep its live samples behind the weights.
@@ -454,6 +449,17 @@ mod tests {
         Ddpm::new(dataset, &Device::flex(), 0, settings)
     }
 
+    /// `n` flat grey images of classes 1, 2, …: enough for the class embedding to matter.
+    fn grey_batch(n: usize) -> ImageBatch {
+        ImageBatch {
+            images: Tensor::from_data(
+                TensorData::new(vec![0.25f32; n * 784], [n, 1, SIDE, SIDE]),
+                &Device::flex().autodiff(),
+            ),
+            labels: (1..=n as u8).collect(),
+        }
+    }
+
     fn host_values(module: &UNet) -> Vec<f32> {
         flat_parameters(module)
             .into_iter()
@@ -475,18 +481,11 @@ mod tests {
 
     #[test]
     fn without_memory_the_moving_average_is_the_current_weights() {
-        let batch = || ImageBatch {
-            images: Tensor::from_data(
-                TensorData::new(vec![0.25f32; 2 * 784], [2, 1, SIDE, SIDE]),
-                &Device::flex().autodiff(),
-            ),
-            labels: vec![3, 4],
-        };
         let mut forgetful = tiny(0.0);
         let mut remembering = tiny(0.9);
         for _ in 0..2 {
-            forgetful.train_step(batch());
-            remembering.train_step(batch());
+            forgetful.train_step(grey_batch(2));
+            remembering.train_step(grey_batch(2));
         }
         let nets = forgetful.nets();
         assert_eq!(host_values(&nets.ema), host_values(&nets.net));
@@ -517,13 +516,7 @@ mod tests {
         let trained = |dataset: &str| {
             let mut model = tiny_for(dataset, 0.0);
             for _ in 0..3 {
-                model.train_step(ImageBatch {
-                    images: Tensor::from_data(
-                        TensorData::new(vec![0.25f32; 4 * 784], [4, 1, SIDE, SIDE]),
-                        &Device::flex().autodiff(),
-                    ),
-                    labels: vec![1, 2, 3, 4],
-                });
+                model.train_step(grey_batch(4));
             }
             model
         };

@@ -54,10 +54,15 @@ const TRAIN_CLASS_COUNTS: &[(&str, [u32; 10])] = &[
 
 /// [`TRAIN_CLASS_COUNTS`] of `dataset`; equal counts for a set it does not list.
 pub fn train_class_counts(dataset: &str) -> [u32; 10] {
-    TRAIN_CLASS_COUNTS
+    per_dataset(TRAIN_CLASS_COUNTS, dataset, [1; 10])
+}
+
+/// The value a per-dataset table gives `dataset`, or `fallback` where it lists none.
+pub fn per_dataset<T: Copy>(table: &[(&str, T)], dataset: &str, fallback: T) -> T {
+    table
         .iter()
         .find(|(name, _)| *name == dataset)
-        .map_or([1; 10], |&(_, counts)| counts)
+        .map_or(fallback, |&(_, value)| value)
 }
 
 /// The first bytes of a page file.
