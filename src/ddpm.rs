@@ -247,7 +247,15 @@ impl Ddpm {
         let net = self.nets().ema.valid();
         let classes: Vec<usize> = request.classes().iter().map(|&c| c as usize).collect();
         let mut rng = SeededRng::new(request.seed);
-        let guided_until = guidance_limit(&self.dataset) * self.schedule.steps() as f64;
+        let limit = request
+            .guidance_limit
+            .unwrap_or_else(|| guidance_limit(&self.dataset));
+        if !(0.0..=1.0).contains(&limit) {
+            return Err(format!(
+                "the guidance limit must be between 0 and 1, not {limit}"
+            ));
+        }
+        let guided_until = limit * self.schedule.steps() as f64;
         let mut x = host_normal([request.count, 1, SIDE, SIDE], &mut rng, &device);
         for step in self.schedule.reverse_steps(steps, eta) {
             let guidance = if step.t as f64 <= guided_until {
@@ -495,11 +503,12 @@ mod tests {
 
     #[test]
     fn guidance_acts_only_below_its_datasets_limit() {
-        let pixels = |model: &Ddpm, steps: usize, guidance: f64| {
+        let pixels_within = |model: &Ddpm, steps: usize, guidance: f64, limit: Option<f64>| {
             let request = SampleRequest {
                 count: 2,
                 classes: crate::generators::ClassChoice::CYCLE,
                 guidance,
+                guidance_limit: limit,
                 steps: Some(steps),
                 eta: 0.0,
                 seed: 5,
@@ -511,6 +520,8 @@ mod tests {
                 .try_to_vec::<f32>()
                 .unwrap()
         };
+        let pixels =
+            |model: &Ddpm, steps: usize, guidance: f64| pixels_within(model, steps, guidance, None);
         // One DDIM step asks the network about t = T only; two about T and T/2. A few steps of
         // training make the class matter, so wherever guidance acts it changes the images.
         let trained = |dataset: &str| {
@@ -524,6 +535,25 @@ mod tests {
         assert!(guidance_limit("mnist") < 1.0);
         assert_eq!(pixels(&mnist, 1, 0.0), pixels(&mnist, 1, 3.0));
         assert_ne!(pixels(&mnist, 2, 0.0), pixels(&mnist, 2, 3.0));
+        // A request's own limit replaces the dataset's.
+        assert_ne!(
+            pixels_within(&mnist, 1, 0.0, Some(1.0)),
+            pixels_within(&mnist, 1, 3.0, Some(1.0))
+        );
+        assert!(mnist
+            .sample(&SampleRequest {
+                guidance_limit: Some(1.5),
+                ..SampleRequest {
+                    count: 1,
+                    classes: crate::generators::ClassChoice::CYCLE,
+                    guidance: 1.0,
+                    guidance_limit: None,
+                    steps: Some(1),
+                    eta: 0.0,
+                    seed: 0,
+                }
+            })
+            .is_err());
         let fashion = trained("fashion");
         assert_eq!(guidance_limit("fashion"), 1.0);
         assert_ne!(pixels(&fashion, 1, 0.0), pixels(&fashion, 1, 3.0));

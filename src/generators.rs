@@ -53,6 +53,8 @@ pub struct SampleRequest {
     pub classes: ClassChoice,
     /// Classifier-free guidance weight (models without guidance ignore it).
     pub guidance: f64,
+    /// Guidance acts at timesteps `t ≤ limit·T` only; `None`: the model's own for its dataset.
+    pub guidance_limit: Option<f64>,
     /// Sampler steps (models that sample in one pass ignore it).
     pub steps: Option<usize>,
     /// DDIM's stochasticity in `[0, 1]`: 0 deterministic, 1 with every step ancestral

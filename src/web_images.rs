@@ -383,6 +383,7 @@ impl ImageLab {
                 },
                 guidance,
                 steps: (steps > 0).then_some(steps as usize),
+                guidance_limit: None,
                 eta,
                 seed: seed as u64,
             };

@@ -33,6 +33,7 @@ fn request(seed: u64, guidance: f64) -> SampleRequest {
         classes: ClassChoice::CYCLE,
         guidance,
         steps: Some(5),
+        guidance_limit: None,
         eta: 0.0,
         seed,
     }

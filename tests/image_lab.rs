@@ -147,6 +147,7 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
         classes: ClassChoice::Only(3),
         guidance: 0.0,
         steps: None,
+        guidance_limit: None,
         eta: 0.0,
         seed: 5,
     };
@@ -188,6 +189,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
         classes: ClassChoice::CYCLE,
         guidance: 0.0,
         steps: None,
+        guidance_limit: None,
         eta: 0.0,
         seed,
     };
