@@ -2,9 +2,9 @@
 //! on machines without a GPU; set GENLAB_SKIP_WGPU=1 only where no Vulkan driver exists).
 
 use burn::tensor::Device;
-use genlab::backend::{native_device, BackendKind};
-use genlab::mlp2d::WORKLOAD;
-use genlab::workload::{build_trainer, time_workload, train_native};
+use genlab::core::backend::{native_device, BackendKind};
+use genlab::core::training::{build_trainer, time_workload, train_native};
+use genlab::langevin::mlp2d::WORKLOAD;
 
 fn wgpu_device() -> Option<Device> {
     match native_device(BackendKind::Wgpu) {

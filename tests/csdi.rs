@@ -8,13 +8,13 @@ use std::process::Command;
 
 use burn::tensor::Device;
 use futures_lite::future::block_on;
-use genlab::csdi::{
+use genlab::core::rng::SeededRng;
+use genlab::core::training::{read_f32, read_losses};
+use genlab::series::csdi::{
     diffusion_step_embedding, learning_rate_at, time_position_embedding, Csdi, CsdiConfig,
     CsdiData, CsdiSchedule, MODEL,
 };
-use genlab::rng::SeededRng;
-use genlab::timeseries::{MaskStrategy, Normalizer, TimeSeries, WINDOW_LEN};
-use genlab::workload::{read_f32, read_losses};
+use genlab::series::data::{MaskStrategy, Normalizer, TimeSeries, WINDOW_LEN};
 
 fn names(k: usize) -> Vec<String> {
     (0..k).map(|i| format!("f{i}")).collect()
@@ -153,7 +153,7 @@ fn the_paper_network_has_the_official_size_and_shapes_fit() {
     let (k, l) = (3, WINDOW_LEN);
     let mut model = tiny(k, 1);
     let mut rng = SeededRng::new(2);
-    let batch = genlab::csdi::WindowBatch {
+    let batch = genlab::series::csdi::WindowBatch {
         len: l,
         features: k,
         values: (0..2 * l * k).map(|_| rng.normal() as f32).collect(),
@@ -285,7 +285,7 @@ fn weights_round_trip_and_refuse_what_does_not_fit() {
     model.set_epochs_trained(1);
     let bytes = block_on(model.save(&[("note", "x".to_string())]).bytes()).unwrap();
 
-    let identity = genlab::weights::read_identity(&bytes).unwrap();
+    let identity = genlab::core::weights::read_identity(&bytes).unwrap();
     assert_eq!(
         (identity.model.as_str(), identity.dataset.as_str()),
         (MODEL, "small")
@@ -322,8 +322,9 @@ fn weights_round_trip_and_refuse_what_does_not_fit() {
         err.contains("CSDI network") && err.contains("`tiny`"),
         "{err}"
     );
-    let other = genlab::init::seeded_linear(2, 2, &mut SeededRng::new(0), &Device::flex());
-    let vae = block_on(genlab::weights::save_module(&other, "vae", "mnist", &[]).bytes()).unwrap();
+    let other = genlab::core::init::seeded_linear(2, 2, &mut SeededRng::new(0), &Device::flex());
+    let vae =
+        block_on(genlab::core::weights::save_module(&other, "vae", "mnist", &[]).bytes()).unwrap();
     let err = Csdi::from_bytes(&vae, &Device::flex()).err().unwrap();
     assert!(err.contains("`vae`"), "{err}");
     assert!(Csdi::from_bytes(b"not weights", &Device::flex()).is_err());

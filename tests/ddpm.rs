@@ -5,13 +5,14 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use futures_lite::future::block_on;
-use genlab::ddpm::{Ddpm, DdpmSettings};
-use genlab::diffusion::BetaSchedule;
-use genlab::generators::{find_generator, ClassChoice, Generator, ImageBatch, SampleRequest};
-use genlab::idx::{load_split, Split};
-use genlab::rng::SeededRng;
-use genlab::unet::UNetConfig;
-use genlab::workload::read_f32;
+use genlab::core::rng::SeededRng;
+use genlab::core::training::read_f32;
+use genlab::images::ddpm::{Ddpm, DdpmSettings};
+use genlab::images::diffusion::BetaSchedule;
+use genlab::images::generator::{ClassChoice, Generator, ImageBatch, SampleRequest};
+use genlab::images::registry::find_generator;
+use genlab::images::unet::UNetConfig;
+use genlab::io::idx::{load_split, Split};
 
 /// A U-Net narrow enough for tests to train and sample in seconds.
 fn small() -> DdpmSettings {
@@ -60,7 +61,7 @@ fn the_noise_prediction_loss_falls_on_mnist() {
             model.train_step(batch)
         })
         .collect();
-    let losses = block_on(genlab::workload::read_losses(losses)).unwrap();
+    let losses = block_on(genlab::core::training::read_losses(losses)).unwrap();
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
     // The output layer starts at zero, so the first loss is E[ε²] = 1.
     assert!((losses[0] - 1.0).abs() < 0.1, "first loss {}", losses[0]);
@@ -175,7 +176,7 @@ fn genlab_sample_draws_from_the_shipped_ddpm_by_class_guidance_steps_and_seed() 
     let (a, again, other) = (sample(1, "a.npy"), sample(1, "b.npy"), sample(2, "c.npy"));
     assert_eq!(a, again, "the same seed draws the same samples");
     assert_ne!(a, other);
-    let pixels = genlab::evaluation::samples_from_npy(&a).unwrap();
+    let pixels = genlab::images::evaluation::samples_from_npy(&a).unwrap();
     assert_eq!(pixels.len(), 3 * 784);
     std::fs::remove_dir_all(&dir).ok();
 }

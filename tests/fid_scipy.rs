@@ -2,8 +2,8 @@
 //! (`scipy.linalg.sqrtm` of Σa Σb). The features and the reference value are in tests/fixtures/,
 //! written by tests/fixtures/make_fid_fixtures.py; no Python is needed here.
 
-use genlab::fid::{frechet_distance, squared_mean_distance, FeatureStats};
-use genlab::npy::read_npy;
+use genlab::images::fid::{frechet_distance, squared_mean_distance, FeatureStats};
+use genlab::io::npy::read_npy;
 
 const FEATURE_DIM: usize = 64;
 

@@ -2,13 +2,14 @@
 //! in CI): the same moves and the same counter-based noise must give the same particles, up to f32.
 
 use futures_lite::future::block_on;
-use genlab::backend::{native_gpu_context, native_wgpu};
-use genlab::density::gmm150;
-use genlab::gpu_particles::GpuParticles;
-use genlab::langevin::{preset_mixture, sampler_config, LangevinRun, Placement};
-use genlab::particles::CpuParticles;
-use genlab::samplers::build_sampler;
-use genlab::state::{DensityPreset, LangevinParams, SamplerName};
+use genlab::core::backend::native_wgpu;
+use genlab::core::gpu;
+use genlab::langevin::density::gmm150;
+use genlab::langevin::gpu_particles::GpuParticles;
+use genlab::langevin::params::{DensityPreset, LangevinParams, SamplerName};
+use genlab::langevin::particles::CpuParticles;
+use genlab::langevin::run::{preset_mixture, sampler_config, LangevinRun, Placement};
+use genlab::langevin::samplers::build_sampler;
 
 fn params(sampler: SamplerName, particles: u32) -> LangevinParams {
     LangevinParams {
@@ -26,7 +27,9 @@ fn params(sampler: SamplerName, particles: u32) -> LangevinParams {
 
 #[test]
 fn every_sampler_moves_the_same_particles_on_the_gpu_and_the_cpu() {
-    let gpu = native_gpu_context().expect("a wgpu adapter (lavapipe in CI)");
+    let gpu = gpu::native_wgpu()
+        .map(|start| start.gpu)
+        .expect("a wgpu adapter (lavapipe in CI)");
     let mixture = gmm150();
     for name in SamplerName::ALL {
         let params = params(*name, 2_000);
@@ -79,7 +82,9 @@ fn every_sampler_moves_the_same_particles_on_the_gpu_and_the_cpu() {
 
 /// A link's run on the WGSL shader of this machine's adapter.
 fn wgsl_run(params: &LangevinParams) -> LangevinRun {
-    let gpu = native_gpu_context().expect("a wgpu adapter (lavapipe in CI)");
+    let gpu = gpu::native_wgpu()
+        .map(|start| start.gpu)
+        .expect("a wgpu adapter (lavapipe in CI)");
     let device = native_wgpu().unwrap().0;
     let mixture = preset_mixture(params).unwrap();
     LangevinRun::placed(params, mixture, Placement::Wgsl(gpu, device)).unwrap()

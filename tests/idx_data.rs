@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use genlab::idx::{
-    load_split, page_header_len, read_idx, read_page_bin, read_page_header, train_class_counts,
-    Dataset, IdxArray, IdxError, Split, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, PAGE_FIXED_HEADER,
+use genlab::images::datasets::train_class_counts;
+use genlab::io::idx::{
+    load_split, page_header_len, read_idx, read_page_bin, read_page_header, Dataset, IdxArray,
+    IdxError, Split, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, PAGE_FIXED_HEADER,
 };
 
 // ---- synthetic IDX ------------------------------------------------------------------------

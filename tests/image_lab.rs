@@ -6,12 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use futures_lite::future::block_on;
-use genlab::classifier::{Classifier, PIXELS};
-use genlab::evaluation::{Evaluator, ReferenceImages};
-use genlab::generators::{find_generator, ClassChoice, ImageBatch, SampleRequest};
-use genlab::idx::{load_split, Dataset, Split};
-use genlab::rng::SeededRng;
-use genlab::weights::read_identity;
+use genlab::core::rng::SeededRng;
+use genlab::core::weights::read_identity;
+use genlab::images::classifier::Classifier;
+use genlab::images::datasets::PIXELS;
+use genlab::images::evaluation::{Evaluator, ReferenceImages};
+use genlab::images::generator::{ClassChoice, ImageBatch, SampleRequest};
+use genlab::images::registry::find_generator;
+use genlab::io::idx::{load_split, Dataset, Split};
 
 use burn::tensor::Device;
 
@@ -151,12 +153,18 @@ fn weights_of_another_model_dataset_or_shape_are_refused() {
         eta: 0.0,
         seed: 5,
     };
-    let before = block_on(genlab::workload::read_f32(vae.sample(&request).unwrap())).unwrap();
+    let before = block_on(genlab::core::training::read_f32(
+        vae.sample(&request).unwrap(),
+    ))
+    .unwrap();
     let err = vae.load(&mnist_classifier).unwrap_err();
     assert!(err.contains("`classifier` model"), "{err}");
     let err = vae.load(&shipped("vae-fashion.bpk")).unwrap_err();
     assert!(err.contains("trained on `fashion`"), "{err}");
-    let after = block_on(genlab::workload::read_f32(vae.sample(&request).unwrap())).unwrap();
+    let after = block_on(genlab::core::training::read_f32(
+        vae.sample(&request).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(
         before, after,
         "a refused file must leave the model as it was"
@@ -178,7 +186,7 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
             vae.train_step(batch)
         })
         .collect();
-    let losses = block_on(genlab::workload::read_losses(losses)).unwrap();
+    let losses = block_on(genlab::core::training::read_losses(losses)).unwrap();
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
     let (first, last) = (mean(&losses[..10]), mean(&losses[70..]));
     assert!(last < 0.7 * first, "−ELBO did not fall: {first} → {last}");
@@ -193,8 +201,8 @@ fn vae_from_the_registry_trains_samples_by_seed_and_round_trips_its_weights() {
         eta: 0.0,
         seed,
     };
-    let read = |g: &dyn genlab::generators::Generator, seed| {
-        block_on(genlab::workload::read_f32(
+    let read = |g: &dyn genlab::images::generator::Generator, seed| {
+        block_on(genlab::core::training::read_f32(
             g.sample(&request(seed)).unwrap(),
         ))
         .unwrap()
@@ -246,7 +254,8 @@ fn cli_samples_with_the_shipped_weights_and_evaluates_them() {
         "sample --model vae --dataset mnist --n 300 --seed 4 --out {samples} --labels-out {labels}"
     ));
     assert!(ok, "{err}");
-    let array = genlab::npy::read_npy(&std::fs::read(dir.join("samples.npy")).unwrap()).unwrap();
+    let array =
+        genlab::io::npy::read_npy(&std::fs::read(dir.join("samples.npy")).unwrap()).unwrap();
     assert_eq!(array.shape, vec![300, 28, 28]);
     assert!(array.data.iter().all(|v| (0.0..=1.0).contains(v)));
 
@@ -265,7 +274,7 @@ fn cli_samples_with_the_shipped_weights_and_evaluates_them() {
     // A user's mistakes get a message, not a panic.
     std::fs::write(
         &flat,
-        genlab::npy::write_npy_f32(&[3, 784], &[0.5; 3 * 784]),
+        genlab::io::npy::write_npy_f32(&[3, 784], &[0.5; 3 * 784]),
     )
     .unwrap();
     let (ok, _, err) = genlab(&format!("eval --dataset mnist --samples {flat_path}"));

@@ -1,9 +1,9 @@
 //! The course's lessons about Langevin samplers, as tests.
 
-use genlab::density::{gmm150, ring, two_modes, Component, Mixture};
-use genlab::metrics2d::{particle_metrics, reference_samples, sliced_wasserstein};
-use genlab::samplers::{build_sampler, run_sampler, SamplerConfig, ScoreField};
-use genlab::state::{SamplerName, Sym2};
+use genlab::langevin::density::{gmm150, ring, two_modes, Component, Mixture};
+use genlab::langevin::metrics::{particle_metrics, reference_samples, sliced_wasserstein};
+use genlab::langevin::params::{SamplerName, Sym2};
+use genlab::langevin::samplers::{build_sampler, run_sampler, SamplerConfig, ScoreField};
 
 const N: usize = 10_000;
 
@@ -233,8 +233,8 @@ fn score_based_samplers_recover_p_of_two_modes_where_ula_does_not() {
 
 #[test]
 fn the_kde_score_baseline_samples_its_own_estimate_and_mala_refuses_a_learned_score() {
-    use genlab::langevin::LangevinRun;
-    use genlab::state::{DensityPreset, LangevinParams, ScoreSource};
+    use genlab::langevin::params::{DensityPreset, LangevinParams, ScoreSource};
+    use genlab::langevin::run::LangevinRun;
     let params = LangevinParams {
         density: DensityPreset::TwoModes,
         p: 0.2,

@@ -2,14 +2,14 @@
 //! of a known mixture.
 
 use burn::tensor::{Device, Tensor};
-use genlab::density::{gmm150, two_modes, Mixture};
-use genlab::langevin::largest_pairwise_distance;
-use genlab::learned_score::{
+use genlab::core::rng::SeededRng;
+use genlab::langevin::density::{gmm150, two_modes, Mixture};
+use genlab::langevin::learned_score::largest_pairwise_distance;
+use genlab::langevin::learned_score::{
     ncsn_v2_schedule, normal_cdf, overlap_gamma, variance_eps, LearnedScore,
 };
-use genlab::metrics2d::reference_samples;
-use genlab::rng::SeededRng;
-use genlab::samplers::ScoreField;
+use genlab::langevin::metrics::reference_samples;
+use genlab::langevin::samplers::ScoreField;
 
 /// The paper's overlap for D = 2 (√(2D) = 2) at a ratio of scales `ratio` = σ_to/σ_from.
 fn overlap_2d(ratio: f64) -> f64 {

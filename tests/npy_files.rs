@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use genlab::density::{mixture_from_npz, Mixture, MixtureFile};
-use genlab::npy::{read_npy, read_npz, write_npy_f32, write_npy_i64, NpyArray};
-use genlab::rng::SeededRng;
+use genlab::core::rng::SeededRng;
+use genlab::io::npy::{read_npy, read_npz, write_npy_f32, write_npy_i64, NpyArray};
+use genlab::langevin::density::{mixture_from_npz, Mixture, MixtureFile};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -4,8 +4,8 @@
 //! Reference numbers marked "NumPy" were computed with NumPy 2.4 (`np.quantile`, default linear
 //! method, which is also `torch.quantile`'s) and a NumPy port of CSDI's `calc_quantile_CRPS`.
 
-use genlab::rng::SeededRng;
-use genlab::timeseries::*;
+use genlab::core::rng::SeededRng;
+use genlab::series::data::*;
 
 /// A CSV of `rows` data rows: `date,a,b` with dates 2005-01-01… and `b` missing every 3rd row.
 fn dated_csv(rows: usize) -> String {

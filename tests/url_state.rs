@@ -1,8 +1,19 @@
 //! Links round-trip every state exactly, and no string, however mangled, makes decoding panic.
 
-use genlab::backend::BackendChoice;
-use genlab::rng::SeededRng;
-use genlab::state::*;
+use genlab::app::state::{Demo, PageState};
+use genlab::core::backend::BackendChoice;
+use genlab::core::link::UrlParams;
+use genlab::core::rng::SeededRng;
+use genlab::images::diffusion::BetaSchedule;
+use genlab::images::generator::ClassFilter;
+use genlab::images::params::{Dataset, MnistParams};
+use genlab::images::registry::generators;
+use genlab::langevin::params::{
+    DensityPreset, LangevinParams, Painting, SamplerName, ScoreSource, Sym2,
+};
+use genlab::series::params::{
+    CsdiNetwork, CsdiParams, HiddenStretch, HiddenStretches, MaskStrategy,
+};
 
 fn pick<T: Copy>(rng: &mut SeededRng, all: &[T]) -> T {
     all[rng.below(all.len() as u64) as usize]
@@ -49,9 +60,16 @@ fn random_state(rng: &mut SeededRng) -> PageState {
     };
     state.mnist = MnistParams {
         dataset: pick(rng, Dataset::ALL),
-        model: pick(rng, ImageModel::ALL),
+        model: pick(
+            rng,
+            &generators().iter().map(|g| g.name).collect::<Vec<_>>(),
+        )
+        .to_string(),
         schedule: pick(rng, BetaSchedule::ALL),
-        class: rng.below(11) as i32 - 1,
+        class: match rng.below(11) {
+            10 => ClassFilter::Every,
+            c => ClassFilter::Only(c as u8),
+        },
         guidance: rng.uniform() * 20.0,
         steps: 1 + rng.below(1000) as u32,
         eta: rng.uniform(),
@@ -220,10 +238,10 @@ fn the_shipped_gmm150_parameters_are_the_preset() {
     let shipped =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/data/gmm150.json"))
             .unwrap();
-    let file: genlab::density::MixtureFile = serde_json::from_str(&shipped).unwrap();
-    let preset = genlab::density::gmm150().to_file();
+    let file: genlab::langevin::density::MixtureFile = serde_json::from_str(&shipped).unwrap();
+    let preset = genlab::langevin::density::gmm150().to_file();
     assert_eq!(file.modes, preset.modes);
-    let flat = |f: &genlab::density::MixtureFile| -> Vec<f64> {
+    let flat = |f: &genlab::langevin::density::MixtureFile| -> Vec<f64> {
         let mut v = f.weights.clone();
         v.extend(f.means.iter().flatten());
         v.extend(f.covariances.iter().flatten().flatten());
@@ -273,7 +291,7 @@ fn painted_csdi_stretches_travel_in_the_link_and_mark_their_cells() {
 
 #[test]
 fn a_link_without_a_guidance_weight_gets_its_datasets_default() {
-    use genlab::ddpm::default_guidance;
+    use genlab::images::ddpm::default_guidance;
     let opened = |hash: &str| PageState::from_hash(hash).state.mnist.guidance;
     assert_eq!(opened("demo=mnist"), default_guidance("mnist"));
     assert_eq!(

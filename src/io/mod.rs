@@ -1,0 +1,4 @@
+//! File formats read and written by every front end: NumPy `.npy`/`.npz` and IDX image sets.
+
+pub mod idx;
+pub mod npy;
