@@ -10,11 +10,18 @@ use burn::tensor::Device;
 use futures_lite::future::block_on;
 use genlab::core::rng::SeededRng;
 use genlab::core::training::{read_f32, read_losses};
+use genlab::series::baselines::Baseline;
 use genlab::series::csdi::{
     diffusion_step_embedding, learning_rate_at, time_position_embedding, Csdi, CsdiConfig,
     CsdiData, CsdiSchedule, MODEL,
 };
-use genlab::series::data::{MaskStrategy, Normalizer, TimeSeries, WINDOW_LEN};
+use genlab::series::data::{Normalizer, TimeSeries};
+use genlab::series::imputation::{Imputation, ImputationSettings};
+use genlab::series::masks::{
+    conditioning, hide_drawn_and_marked, hide_for_evaluation, MaskStrategy,
+};
+use genlab::series::metrics::score_samples;
+use genlab::series::windows::{windows, WINDOW_LEN};
 
 fn names(k: usize) -> Vec<String> {
     (0..k).map(|i| format!("f{i}")).collect()
@@ -272,6 +279,97 @@ fn an_imputation_run_steps_through_every_diffusion_step_and_keeps_the_given_valu
             );
         }
     }
+}
+
+#[test]
+fn one_imputation_path_serves_the_page_and_the_command_line() {
+    let series = TimeSeries::from_csv(&small_csv(80)).unwrap();
+    let k = series.features();
+    let model = Csdi::new(
+        CsdiConfig::TINY,
+        series.names.clone(),
+        Normalizer::fit(&series, 0..80),
+        "small",
+        &Device::flex(),
+        1,
+    )
+    .unwrap();
+    let settings = |marked: Option<Vec<bool>>| ImputationSettings {
+        nsample: 3,
+        seed: 7,
+        hide_ratio: 0.2,
+        hide_seed: 7,
+        marked,
+    };
+    let tiles = windows(0..80, WINDOW_LEN, WINDOW_LEN);
+    let last = *tiles.last().unwrap();
+    assert!(last.skip > 0, "the last tile overlaps the one before");
+
+    // The page: one window, every row of it, drawn from the seed itself; painted cells hidden
+    // on top of the drawn ones.
+    let mut painted = vec![false; WINDOW_LEN * k];
+    painted[10 * k] = true;
+    let mut page =
+        Imputation::of_window(&model, &series, last, settings(Some(painted.clone()))).unwrap();
+    assert_eq!(
+        (page.windows(), page.total(), page.remaining()),
+        (1, 50, 50)
+    );
+    for _ in 0..49 {
+        assert_eq!(page.step().unwrap(), None);
+    }
+    assert_eq!(
+        page.step().unwrap(),
+        Some(0),
+        "the last step ends the window"
+    );
+    assert_eq!(page.remaining(), 0);
+    assert!(block_on(read_f32(page.probe().unwrap())).unwrap()[0].is_finite());
+    let imputed = block_on(page.finish()).unwrap();
+    let cells = last.cells(k);
+    let observed = &series.observed[cells.clone()];
+    let hidden = hide_drawn_and_marked(observed, 0.2, 7, Some(&painted));
+    assert_eq!(imputed.hidden, hidden);
+    assert_eq!(imputed.hidden[10 * k], observed[10 * k]);
+    let cond = conditioning(observed, &hidden);
+    let truth = &series.values[cells];
+    let direct = block_on(model.impute_values(truth, &cond, 3, 7)).unwrap();
+    assert_eq!(imputed.samples, direct);
+    assert_eq!(imputed.scores(), score_samples(&direct, 3, truth, &hidden));
+    assert_eq!(imputed.median().len(), WINDOW_LEN * k);
+
+    // `genlab impute`: the rows tiled, window i drawn from the i-th number of the seed's
+    // stream, each row taken from the one tile that scores it.
+    let rows = Imputation::of_rows(&model, &series, 0..80, settings(None)).unwrap();
+    assert_eq!((rows.windows(), rows.total()), (3, 150));
+    let imputed = block_on(rows.finish()).unwrap();
+    let hidden = hide_for_evaluation(&series.observed, 0.2, 7);
+    let cond = conditioning(&series.observed, &hidden);
+    assert_eq!(imputed.hidden, hidden);
+    let mut seeds = SeededRng::new(7);
+    let count = 80 * k;
+    for w in &tiles {
+        let c = w.cells(k);
+        let drawn =
+            block_on(model.impute_values(&series.values[c.clone()], &cond[c], 3, seeds.next_u64()))
+                .unwrap();
+        for s in 0..3 {
+            for i in w.skip * k..w.len * k {
+                assert_eq!(
+                    imputed.samples[s * count + w.start * k + i],
+                    drawn[s * w.len * k + i]
+                );
+            }
+        }
+    }
+    assert_eq!(
+        imputed.baselines(),
+        Baseline::score_all(&series.values, &cond, &hidden, k)
+    );
+    let err = Imputation::of_rows(&model, &series, 0..30, settings(None))
+        .err()
+        .unwrap();
+    assert!(err.contains("fewer than a window"), "{err}");
 }
 
 #[test]

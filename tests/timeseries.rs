@@ -5,7 +5,12 @@
 //! method, which is also `torch.quantile`'s) and a NumPy port of CSDI's `calc_quantile_CRPS`.
 
 use genlab::core::rng::SeededRng;
+use genlab::series::baselines::*;
+use genlab::series::csv_format::*;
 use genlab::series::data::*;
+use genlab::series::masks::*;
+use genlab::series::metrics::*;
+use genlab::series::windows::*;
 
 /// A CSV of `rows` data rows: `date,a,b` with dates 2005-01-01… and `b` missing every 3rd row.
 fn dated_csv(rows: usize) -> String {
@@ -114,6 +119,35 @@ fn csv_header_without_time_column_missing_tokens_and_formats() {
         first,
         [None, None, None, None, None, None, Some(1.5), Some(-20.0)]
     );
+}
+
+#[test]
+fn csv_quoted_cells_may_span_lines_and_double_their_quotes() {
+    // A header cell over two lines and one with doubled quotes, as spreadsheets write them.
+    let mut text = String::from("date,\"PM10\n(µg/m³)\",\"the \"\"south\"\" site\"\n");
+    for t in 0..36 {
+        text.push_str(&format!("2005-01-{:02},{t},{}\n", t % 28 + 1, 2 * t));
+    }
+    let ts = TimeSeries::from_csv(&text).unwrap();
+    assert_eq!(ts.names, ["PM10\n(µg/m³)", "the \"south\" site"]);
+    assert_eq!(ts.len(), 36);
+    assert_eq!(ts.get(35, 1), Some(70.0));
+    assert_eq!(TimeSeries::from_csv(&ts.to_csv()).unwrap(), ts);
+
+    // A row is named by the line it starts on: the header takes lines 1 and 2, so the fourth
+    // data row is row 6.
+    let bad = text.replacen("2005-01-04,3,6\n", "2005-01-04,3,six\n", 1);
+    assert_eq!(
+        err(&bad),
+        "row 6, column 3 (the \"south\" site): \"six\" is not a number (a missing value is an \
+         empty cell, NaN or NA)"
+    );
+    // A data cell may span lines too (a time label here); the rows after it keep their lines.
+    let spanning = text.replacen("2005-01-02,", "\"2005-01-02\nnoon\",", 1);
+    let ts = TimeSeries::from_csv(&spanning).unwrap();
+    assert_eq!(ts.times.as_ref().unwrap()[1], "2005-01-02\nnoon");
+    let bad = spanning.replacen("2005-01-03,2,4\n", "2005-01-03,2,x\n", 1);
+    assert!(err(&bad).starts_with("row 6, column 3"), "{}", err(&bad));
 }
 
 #[test]

@@ -12,14 +12,14 @@ use crate::core::backend::BackendKind;
 use crate::core::rng::SeededRng;
 use crate::core::training::{read_f32, read_losses};
 use crate::series::csdi::{
-    Csdi, CsdiData, CsdiPreset, ImputationRun, CPU_NSAMPLE_CAP, FINE_TUNE_LEARNING_RATE,
-    LEARNING_RATE, PAGE_CONFIG, SPLIT,
+    Csdi, CsdiData, CsdiPreset, CPU_NSAMPLE_CAP, FINE_TUNE_LEARNING_RATE, LEARNING_RATE,
+    PAGE_CONFIG, SPLIT,
 };
-use crate::series::data::{
-    conditioning, hide_for_evaluation, median, quantiles, score_samples, windows, Baseline, Scores,
-    TimeSeries, TimeSplit, Window, WINDOW_LEN,
-};
+use crate::series::data::TimeSeries;
+use crate::series::imputation::{Imputation, ImputationSettings};
+use crate::series::metrics::Scores;
 use crate::series::params::{CsdiNetwork, HiddenStretches, MaskStrategy};
+use crate::series::windows::{windows, TimeSplit, Window, WINDOW_LEN};
 use crate::web::{device_for, js_error, to_js};
 
 /// Quantile levels of the band the page draws.
@@ -96,15 +96,6 @@ struct Imputed {
     baselines: Vec<(String, Scores)>,
 }
 
-struct Running {
-    run: ImputationRun,
-    features: usize,
-    truth: Vec<f32>,
-    cond: Vec<bool>,
-    hidden: Vec<bool>,
-    nsample: usize,
-}
-
 struct SeriesLabState {
     name: String,
     series: TimeSeries,
@@ -114,7 +105,7 @@ struct SeriesLabState {
     backend: BackendKind,
     /// The training windows of the series, built when fine-tuning starts.
     data: Option<CsdiData>,
-    running: Option<Running>,
+    running: Option<Imputation>,
     batch_rng: SeededRng,
 }
 
@@ -285,32 +276,9 @@ impl SeriesLab {
         Self::model_info(&self.state.borrow())
     }
 
-    /// The cells of window `index` hidden for evaluation: `hide_ratio` of its observed values
-    /// drawn from `seed`, and the painted stretches `hide` (`feature:first-last,…`).
-    /// `[len, features]`; only observed cells can be hidden.
-    fn hidden(
-        &self,
-        index: usize,
-        hide_ratio: f64,
-        hide: &str,
-        seed: f64,
-    ) -> Result<Vec<bool>, JsError> {
-        let w = self.window(index)?;
-        let painted: HiddenStretches = hide.parse().map_err(js_error)?;
-        let state = self.state.borrow();
-        let k = state.series.features();
-        let observed = &state.series.observed[w.cells(k)];
-        let drawn = hide_for_evaluation(observed, hide_ratio, seed as u64);
-        let painted = painted.mask(w.len, k);
-        Ok(observed
-            .iter()
-            .zip(drawn.iter().zip(&painted))
-            .map(|(&o, (&d, &p))| o && (d || p))
-            .collect())
-    }
-
     /// Starts imputing window `index` with `nsample` samples (at most [`CPU_NSAMPLE_CAP`] on
-    /// the CPU), the cells [`SeriesLab::hidden_cells`] names hidden. `{nsample, requested,
+    /// the CPU). Hidden to be scored: `hide_ratio` of the window's observed values drawn from
+    /// `seed`, and the painted stretches `hide` (`feature:first-last,…`). `{nsample, requested,
     /// capped, total, hidden}`; then call `imputeSteps` until it resolves to 0.
     #[wasm_bindgen(js_name = startImputation)]
     pub fn start_imputation(
@@ -322,36 +290,31 @@ impl SeriesLab {
         seed: f64,
     ) -> Result<JsValue, JsError> {
         let w = self.window(index)?;
-        let hidden = self.hidden(index, hide_ratio, hide, seed)?;
+        let painted: HiddenStretches = hide.parse().map_err(js_error)?;
         let mut state = self.state.borrow_mut();
         let requested = nsample.max(1);
         let nsample = match state.backend {
             BackendKind::Cpu => requested.min(CPU_NSAMPLE_CAP),
             BackendKind::Wgpu => requested,
         };
-        let k = state.series.features();
-        let cells = w.cells(k);
-        let cond = conditioning(&state.series.observed[cells.clone()], &hidden);
-        let truth = state.series.values[cells].to_vec();
+        let settings = ImputationSettings {
+            nsample,
+            seed: seed as u64,
+            hide_ratio,
+            hide_seed: seed as u64,
+            marked: Some(painted.mask(w.len, state.series.features())),
+        };
         let model = state.model.as_ref().ok_or_else(no_model)?;
-        let run = model
-            .start_imputation(&truth, &cond, nsample, seed as u64)
-            .map_err(js_error)?;
+        let imputation =
+            Imputation::of_window(model, &state.series, w, settings).map_err(js_error)?;
         let started = Started {
             nsample,
             requested,
             capped: nsample < requested,
-            total: run.total(),
-            hidden: hidden.iter().filter(|&&h| h).count(),
+            total: imputation.total(),
+            hidden: imputation.hidden_count(),
         };
-        state.running = Some(Running {
-            run,
-            features: k,
-            truth,
-            cond,
-            hidden,
-            nsample,
-        });
+        state.running = Some(imputation);
         to_js(&started)
     }
 
@@ -366,11 +329,13 @@ impl SeriesLab {
                 .as_mut()
                 .ok_or_else(|| js_error("no imputation is running"))?;
             for _ in 0..count {
-                running.run.step();
+                running.step().map_err(js_error)?;
             }
-            (running.run.probe(), running.run.remaining())
+            (running.probe(), running.remaining())
         };
-        read_f32(probe).await.map_err(js_error)?;
+        if let Some(probe) = probe {
+            read_f32(probe).await.map_err(js_error)?;
+        }
         Ok(remaining)
     }
 
@@ -384,36 +349,26 @@ impl SeriesLab {
             .running
             .take()
             .ok_or_else(|| js_error("no imputation is running"))?;
-        let Running {
-            run,
-            features,
-            truth,
-            cond,
-            hidden,
-            nsample,
-        } = running;
-        let samples = read_f32(run.result()).await.map_err(js_error)?;
-        let band = quantiles(&samples, nsample, &BAND);
-        let count = truth.len();
-        let n_eval = hidden.iter().filter(|&&h| h).count();
+        let imputed = running.finish().await.map_err(js_error)?;
+        let band = imputed.quantiles(&BAND);
+        let count = imputed.truth.len();
+        let n_eval = imputed.hidden_count();
         let (csdi, baselines) = if n_eval > 0 {
-            let baselines = Baseline::score_all(&truth, &cond, &hidden, features)
+            let baselines = imputed
+                .baselines()
                 .into_iter()
                 .map(|(b, s)| (b.to_string(), s))
                 .collect();
-            (
-                Some(score_samples(&samples, nsample, &truth, &hidden)),
-                baselines,
-            )
+            (Some(imputed.scores()), baselines)
         } else {
             (None, Vec::new())
         };
         to_js(&Imputed {
-            nsample,
-            median: median(&samples, nsample),
+            nsample: imputed.nsample,
+            median: imputed.median(),
             low: band[..count].to_vec(),
             high: band[count..].to_vec(),
-            hidden: hidden.into_iter().map(u8::from).collect(),
+            hidden: imputed.hidden.iter().map(|&h| u8::from(h)).collect(),
             n_eval,
             csdi,
             baselines,

@@ -4,18 +4,21 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::{read_file, shipped_weights, write_file};
+use burn::tensor::Tensor;
 use futures_lite::future::block_on;
 use genlab::core::backend::{native_device, BackendKind};
 use genlab::core::rng::SeededRng;
-use genlab::core::training::{read_f32, read_losses};
+use genlab::core::training::{read_f32, run_checkpointed, CheckpointedRun, Progress, TrainingPlan};
+use genlab::io::csv::write_rows;
 use genlab::series::csdi::{
-    learning_rate_at, Csdi, CsdiData, CsdiPreset, BATCH, EPOCHS, LEARNING_RATE, SPLIT,
+    learning_rate_at, Csdi, CsdiData, CsdiPreset, WindowBatch, BATCH, EPOCHS, LEARNING_RATE, SPLIT,
 };
-use genlab::series::data::{
-    conditioning, crps_levels, hide_for_evaluation, median, quantiles, score_samples, windows,
-    Baseline, MaskStrategy, TimeSeries, DEFAULT_EVAL_RATIO, DEFAULT_NSAMPLE, WINDOW_LEN,
-};
+use genlab::series::data::TimeSeries;
+use genlab::series::imputation::{Imputation, ImputationSettings, DEFAULT_NSAMPLE};
+use genlab::series::masks::{MaskStrategy, DEFAULT_EVAL_RATIO};
+use genlab::series::metrics::crps_levels;
 use genlab::series::params::CsdiNetwork;
+use genlab::series::windows::WINDOW_LEN;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -139,6 +142,9 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
     if args.batch == 0 {
         return Err("--batch must be at least 1".into());
     }
+    if args.batches_per_epoch == Some(0) {
+        return Err("--batches-per-epoch must be at least 1".into());
+    }
     let dataset = stem(&args.data);
     let device = native_device(args.backend.parse::<BackendKind>()?)?;
     let mut model = match &args.resume {
@@ -173,7 +179,7 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
     };
     let done = model.epochs_trained();
     model.reseed(args.seed ^ (done as u64).rotate_left(32));
-    let mut rng = SeededRng::new(args.seed ^ 0x0074_7261_696e ^ (done as u64).rotate_left(32));
+    let rng = SeededRng::new(args.seed ^ 0x0074_7261_696e ^ (done as u64).rotate_left(32));
     let out = args
         .out
         .clone()
@@ -186,7 +192,7 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
     let valid = data.valid_batch();
     eprintln!(
         "csdi {}: {} parameters; {} features; rows: train {:?}, validation {:?}, test {:?}; {} training windows, {} batches of {} per epoch; strategy {}; {} validation windows",
-        genlab::series::csdi::CsdiPreset::of(model.config()).map_or("custom".to_string(), |p| p.to_string()),
+        CsdiPreset::of(model.config()).map_or("custom".to_string(), |p| p.to_string()),
         model.parameter_count(),
         data.features(),
         data.split.train,
@@ -206,51 +212,119 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         return Ok(());
     }
     let started = Instant::now();
-    for epoch in done..args.epochs {
-        let lr = learning_rate_at(args.learning_rate, epoch, args.epochs);
-        model.set_learning_rate(lr);
-        let order = data.epoch_order(&mut rng);
-        let epoch_start = Instant::now();
-        let mut pending = Vec::new();
-        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (b, indices) in order.chunks(args.batch).take(batches).enumerate() {
-            let batch = data.train_batch(indices, args.strategy, &mut rng);
-            pending.push(model.train_step(&batch));
-            if pending.len() == 10 || b + 1 == batches {
-                let losses = block_on(read_losses(std::mem::take(&mut pending)))?;
-                loss_sum += losses.iter().map(|&l| l as f64).sum::<f64>();
-                seen += losses.len();
-                eprintln!(
-                    "epoch {}/{}: batch {}/{batches}, loss {:.4}, {:.2} s/step",
-                    epoch + 1,
-                    args.epochs,
-                    b + 1,
-                    losses.iter().sum::<f32>() / losses.len() as f32,
-                    epoch_start.elapsed().as_secs_f64() / (b + 1) as f64
-                );
-            }
+    let mut run = CsdiTraining {
+        model: &mut model,
+        data: &data,
+        args: &args,
+        rng,
+        batches,
+        valid,
+        out: &out,
+        started,
+        epoch_started: started,
+        learning_rate: args.learning_rate,
+        order: Vec::new(),
+    };
+    run_checkpointed(
+        &mut run,
+        TrainingPlan {
+            first: done * batches,
+            total: args.epochs * batches,
+            read_every: 10,
+            checkpoint_every: batches,
+        },
+    )?;
+    eprintln!(
+        "wrote {} ({} parameters, {} epochs, {} steps, {:.0} s)",
+        out.display(),
+        model.parameter_count(),
+        model.epochs_trained(),
+        model.steps_trained(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `genlab train csdi` as a checkpointed run: an epoch is `batches` steps over a fresh shuffle
+/// of the training windows, at the learning rate of the official schedule, and ends with a
+/// checkpoint (validation loss, one JSON line, the weights file).
+struct CsdiTraining<'a> {
+    model: &'a mut Csdi,
+    data: &'a CsdiData,
+    args: &'a TrainArgs,
+    /// Draws the epochs' orders and the batches' masks, in step order.
+    rng: SeededRng,
+    batches: usize,
+    valid: Option<WindowBatch>,
+    out: &'a Path,
+    started: Instant,
+    epoch_started: Instant,
+    learning_rate: f64,
+    order: Vec<usize>,
+}
+
+impl CsdiTraining<'_> {
+    /// The 0-based epoch of a 0-based step, and the step's batch within it.
+    fn place(&self, step: usize) -> (usize, usize) {
+        (step / self.batches, step % self.batches)
+    }
+}
+
+impl CheckpointedRun for CsdiTraining<'_> {
+    fn queue_step(&mut self, step: usize) -> Result<Tensor<1>, String> {
+        let (epoch, batch) = self.place(step);
+        if batch == 0 {
+            self.learning_rate = learning_rate_at(self.args.learning_rate, epoch, self.args.epochs);
+            self.model.set_learning_rate(self.learning_rate);
+            self.order = self.data.epoch_order(&mut self.rng);
+            self.epoch_started = Instant::now();
         }
-        let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let valid_loss = match &valid {
-            Some(batch) => Some(block_on(read_f32(model.validation_loss(batch, 0)))?[0]),
+        let size = self.args.batch;
+        let indices = &self.order[batch * size..((batch + 1) * size).min(self.order.len())];
+        let windows = self
+            .data
+            .train_batch(indices, self.args.strategy, &mut self.rng);
+        Ok(self.model.train_step(&windows))
+    }
+
+    fn losses_read(&mut self, progress: &Progress) -> Result<(), String> {
+        let (epoch, batch) = self.place(progress.step - 1);
+        eprintln!(
+            "epoch {}/{}: batch {}/{}, loss {:.4}, {:.2} s/step",
+            epoch + 1,
+            self.args.epochs,
+            batch + 1,
+            self.batches,
+            progress.mean_loss(),
+            self.epoch_started.elapsed().as_secs_f64() / (batch + 1) as f64
+        );
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, progress: &Progress) -> Result<(), String> {
+        let train_seconds = self.epoch_started.elapsed().as_secs_f64();
+        let epochs = progress.step / self.batches;
+        let valid_loss = match &self.valid {
+            Some(batch) => Some(block_on(read_f32(self.model.validation_loss(batch, 0)))?[0]),
             None => None,
         };
-        model.set_epochs_trained(epoch + 1);
+        self.model.set_epochs_trained(epochs);
         println!(
             "{}",
             serde_json::json!({
-                "epoch": epoch + 1,
-                "loss": loss_sum / seen.max(1) as f64,
+                "epoch": epochs,
+                "loss": progress.mean_since_checkpoint,
                 "valid_loss": valid_loss,
-                "learning_rate": lr,
-                "steps": model.steps_trained(),
+                "learning_rate": self.learning_rate,
+                "steps": self.model.steps_trained(),
                 "train_seconds": train_seconds,
-                "seconds": started.elapsed().as_secs_f64(),
+                "seconds": self.started.elapsed().as_secs_f64(),
             })
         );
+        let args = self.args;
         let mut extra = vec![
             ("strategy", args.strategy.to_string()),
-            ("seconds", format!("{:.0}", started.elapsed().as_secs_f64())),
+            ("seconds", format!("{:.0}", self.started.elapsed().as_secs_f64())),
             (
                 "command",
                 format!(
@@ -270,24 +344,7 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         if let Some(v) = valid_loss {
             extra.push(("valid_loss", format!("{v:.5}")));
         }
-        write_file(&out, &block_on(model.save(&extra).bytes())?)?;
-    }
-    eprintln!(
-        "wrote {} ({} parameters, {} epochs, {} steps, {:.0} s)",
-        out.display(),
-        model.parameter_count(),
-        model.epochs_trained(),
-        model.steps_trained(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-fn quote(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) || text.trim() != text {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
+        write_file(self.out, &block_on(self.model.save(&extra).bytes())?)
     }
 }
 
@@ -315,106 +372,91 @@ pub fn impute(args: ImputeArgs) -> Result<(), String> {
             series.split_by_time(train, valid, test)?.test
         }
     };
-    if range.len() < WINDOW_LEN {
-        return Err(format!(
-            "the rows to impute ({:?}) are fewer than a window ({WINDOW_LEN})",
-            range
-        ));
-    }
     let cells = range.start * k..range.end * k;
-    let mut hidden = vec![false; series.observed.len()];
-    match &args.mask {
+    let (hide_ratio, marked) = match &args.mask {
         Some(path) => {
             let mask = series
                 .read_mask_csv(&read_text(path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            hidden[cells.clone()].copy_from_slice(&mask[cells.clone()]);
+            (0.0, Some(mask[cells].to_vec()))
         }
-        None => {
-            let ratio = args.hide_ratio.unwrap_or(DEFAULT_EVAL_RATIO);
-            let drawn = hide_for_evaluation(&series.observed[cells.clone()], ratio, args.hide_seed);
-            hidden[cells.clone()].copy_from_slice(&drawn);
-        }
-    }
-    let cond = conditioning(&series.observed, &hidden);
-    let tiles = windows(range.clone(), WINDOW_LEN, WINDOW_LEN);
-    let n = args.nsample;
-    let count = cells.len();
-    let mut samples = vec![0f32; n * count];
-    let mut master = SeededRng::new(args.seed);
+        None => (args.hide_ratio.unwrap_or(DEFAULT_EVAL_RATIO), None),
+    };
+    let settings = ImputationSettings {
+        nsample: args.nsample,
+        seed: args.seed,
+        hide_ratio,
+        hide_seed: args.hide_seed,
+        marked,
+    };
     let started = Instant::now();
+    let mut imputation = Imputation::of_rows(&model, &series, range.clone(), settings)?;
+    let n = imputation.nsample();
     eprintln!(
         "csdi: {} windows of {WINDOW_LEN} rows over rows {:?}, {n} samples each, {} hidden values",
-        tiles.len(),
+        imputation.windows(),
         range,
-        hidden.iter().filter(|&&h| h).count()
+        imputation.hidden_count()
     );
-    for (i, w) in tiles.iter().enumerate() {
-        let seed = master.next_u64();
-        let window = w.cells(k);
-        let drawn =
-            block_on(model.impute_values(&series.values[window.clone()], &cond[window], n, seed))?;
-        let per = w.len * k;
-        for s in 0..n {
-            for t in w.skip..w.len {
-                let to = s * count + (w.start + t - range.start) * k;
-                let from = s * per + t * k;
-                samples[to..to + k].copy_from_slice(&drawn[from..from + k]);
-            }
+    while imputation.remaining() > 0 {
+        if let Some(window) = imputation.step()? {
+            block_on(imputation.read_drawn())?;
+            eprintln!(
+                "window {}/{}: {:.1} s/window",
+                window + 1,
+                imputation.windows(),
+                started.elapsed().as_secs_f64() / (window + 1) as f64
+            );
         }
-        eprintln!(
-            "window {}/{}: {:.1} s/window",
-            i + 1,
-            tiles.len(),
-            started.elapsed().as_secs_f64() / (i + 1) as f64
-        );
     }
+    let imputed = block_on(imputation.finish())?;
     let levels = crps_levels();
-    let bands = quantiles(&samples, n, &levels);
-    let medians = median(&samples, n);
-    let mut csv = String::from("time_index,feature,mean,median");
-    for level in levels {
-        csv.push_str(&format!(",q{:02}", (level * 100.0).round() as usize));
-    }
-    csv.push('\n');
-    let cond_range = &cond[cells.clone()];
-    let mut imputed = 0;
-    for c in (0..count).filter(|&c| !cond_range[c]) {
-        let mean = (0..n).map(|s| samples[s * count + c] as f64).sum::<f64>() / n as f64;
-        csv.push_str(&format!(
-            "{},{},{},{}",
-            range.start + c / k,
-            quote(&series.names[c % k]),
-            mean as f32,
-            medians[c]
-        ));
-        for j in 0..levels.len() {
-            csv.push_str(&format!(",{}", bands[j * count + c]));
-        }
-        csv.push('\n');
-        imputed += 1;
-    }
-    write_file(&args.out, csv.as_bytes())?;
+    let bands = imputed.quantiles(&levels);
+    let medians = imputed.median();
+    let means = imputed.mean();
+    let count = imputed.truth.len();
+    let mut header = vec![
+        "time_index".to_string(),
+        "feature".into(),
+        "mean".into(),
+        "median".into(),
+    ];
+    header.extend(
+        levels
+            .iter()
+            .map(|level| format!("q{:02}", (level * 100.0).round() as usize)),
+    );
+    let rows = (0..count).filter(|&c| !imputed.cond[c]).map(|c| {
+        let mut row = vec![
+            (range.start + c / k).to_string(),
+            series.names[c % k].clone(),
+            means[c].to_string(),
+            medians[c].to_string(),
+        ];
+        row.extend((0..levels.len()).map(|j| bands[j * count + c].to_string()));
+        row
+    });
+    let table: Vec<Vec<String>> = std::iter::once(header).chain(rows).collect();
+    let imputed_cells = table.len() - 1;
+    write_file(&args.out, write_rows(table).as_bytes())?;
     eprintln!(
-        "wrote {} ({imputed} imputed cells, {:.0} s)",
+        "wrote {} ({imputed_cells} imputed cells, {:.0} s)",
         args.out.display(),
         started.elapsed().as_secs_f64()
     );
-    let truth = &series.values[cells.clone()];
-    let eval = &hidden[cells];
-    let scores = score_samples(&samples, n, truth, eval);
+    let scores = imputed.scores();
     if scores.n_eval == 0 {
         eprintln!("no observed value was hidden: nothing to score");
         return Ok(());
     }
-    let baselines: serde_json::Map<String, serde_json::Value> =
-        Baseline::score_all(truth, cond_range, eval, k)
-            .into_iter()
-            .map(|(b, s)| {
-                let scores = serde_json::json!({"crps": s.crps, "mae": s.mae, "rmse": s.rmse});
-                (b.to_string(), scores)
-            })
-            .collect();
+    let baselines: serde_json::Map<String, serde_json::Value> = imputed
+        .baselines()
+        .into_iter()
+        .map(|(b, s)| {
+            let scores = serde_json::json!({"crps": s.crps, "mae": s.mae, "rmse": s.rmse});
+            (b.to_string(), scores)
+        })
+        .collect();
     println!(
         "{}",
         serde_json::json!({
@@ -423,7 +465,7 @@ pub fn impute(args: ImputeArgs) -> Result<(), String> {
             "rmse": scores.rmse,
             "n_eval": scores.n_eval,
             "nsample": n,
-            "windows": tiles.len(),
+            "windows": imputed.windows,
             "seconds": started.elapsed().as_secs_f64(),
             "baselines": baselines,
         })
