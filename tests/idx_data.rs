@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use genlab::images::datasets::train_class_counts;
 use genlab::io::idx::{
-    load_split, page_header_len, read_idx, read_page_bin, read_page_header, Dataset, IdxArray,
-    IdxError, Split, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, PAGE_FIXED_HEADER,
+    load_split, page_header_len, read_idx, read_page_bin, read_page_header, IdxArray, IdxError,
+    LabelledImages, Split, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, PAGE_FIXED_HEADER,
 };
 
 // ---- synthetic IDX ------------------------------------------------------------------------
@@ -43,7 +43,7 @@ fn idx_round_trips_images_and_labels() {
     assert_eq!(&bytes[..4], &IDX_LABELS_MAGIC.to_be_bytes());
     assert_eq!(read_idx(&bytes).unwrap(), lab);
 
-    let d = Dataset::from_idx(img.clone(), lab).unwrap();
+    let d = LabelledImages::from_idx(img.clone(), lab).unwrap();
     assert_eq!((d.count, d.rows, d.cols), (3, 2, 4));
     assert_eq!(d.image(1), &img.data[8..16]);
     assert_eq!(d.label_counts(), vec![1, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -112,7 +112,7 @@ fn idx_truncated_and_overlong_files_are_refused() {
 
 #[test]
 fn images_and_labels_must_agree() {
-    let err = Dataset::from_idx(images(3, 2, 2), labels(&[0, 1])).unwrap_err();
+    let err = LabelledImages::from_idx(images(3, 2, 2), labels(&[0, 1])).unwrap_err();
     assert_eq!(
         err,
         IdxError::CountMismatch {
@@ -123,7 +123,7 @@ fn images_and_labels_must_agree() {
     assert!(err.to_string().contains("3 images but 2 labels"), "{err}");
     // Swapped files.
     assert!(matches!(
-        Dataset::from_idx(labels(&[0, 1]), images(2, 2, 2)).unwrap_err(),
+        LabelledImages::from_idx(labels(&[0, 1]), images(2, 2, 2)).unwrap_err(),
         IdxError::WrongRank { expected: 3, .. }
     ));
 }
@@ -184,7 +184,7 @@ fn split_names() {
 const META: &str = r#"{"name":"toy","title":"Toy","classes":["a","b","c"],"source":"test","license":"none","split":"made up"}"#;
 
 /// A page file as `scripts/fetch-data.sh` writes it: test first, then train in chunks of `chunk`.
-fn page_file(train: &Dataset, test: &Dataset, chunk: usize, meta: &str) -> Vec<u8> {
+fn page_file(train: &LabelledImages, test: &LabelledImages, chunk: usize, meta: &str) -> Vec<u8> {
     let mut table = Vec::new();
     let mut payloads = Vec::new();
     for (code, d) in [(1u32, test), (0u32, train)] {
@@ -224,8 +224,8 @@ fn page_file(train: &Dataset, test: &Dataset, chunk: usize, meta: &str) -> Vec<u
     out
 }
 
-fn toy(count: usize, seed: usize) -> Dataset {
-    Dataset::from_idx(
+fn toy(count: usize, seed: usize) -> LabelledImages {
+    LabelledImages::from_idx(
         IdxArray {
             dims: vec![count, 4, 5],
             data: (0..count * 20)

@@ -13,7 +13,7 @@ use genlab::images::datasets::PIXELS;
 use genlab::images::evaluation::{Evaluator, ReferenceImages};
 use genlab::images::generator::{ClassChoice, ImageBatch, SampleRequest};
 use genlab::images::registry::find_generator;
-use genlab::io::idx::{load_split, Dataset, Split};
+use genlab::io::idx::{load_split, LabelledImages, Split};
 
 use burn::tensor::Device;
 
@@ -27,7 +27,7 @@ fn shipped(file: &str) -> Vec<u8> {
 }
 
 /// The split, or None (with a note) when `scripts/fetch-data.sh` has not run.
-fn split(set: &str, which: Split) -> Option<Dataset> {
+fn split(set: &str, which: Split) -> Option<LabelledImages> {
     let dir = root().join("data").join(set);
     match load_split(&dir, which) {
         Ok(data) => Some(data),
@@ -41,7 +41,7 @@ fn split(set: &str, which: Split) -> Option<Dataset> {
     }
 }
 
-fn pixels(data: &Dataset, count: usize) -> Vec<f32> {
+fn pixels(data: &LabelledImages, count: usize) -> Vec<f32> {
     data.images[..count * PIXELS]
         .iter()
         .map(|&p| p as f32 / 255.0)

@@ -3,7 +3,8 @@
 use genlab::langevin::density::{gmm150, ring, two_modes, Component, Mixture};
 use genlab::langevin::metrics::{particle_metrics, reference_samples, sliced_wasserstein};
 use genlab::langevin::params::{SamplerName, Sym2};
-use genlab::langevin::samplers::{build_sampler, run_sampler, SamplerConfig, ScoreField};
+use genlab::langevin::samplers::{build_sampler, run_sampler, SamplerConfig};
+use genlab::langevin::score::ScoreField;
 
 const N: usize = 10_000;
 

@@ -9,7 +9,7 @@ use genlab::langevin::learned_score::{
     ncsn_v2_schedule, normal_cdf, overlap_gamma, variance_eps, LearnedScore,
 };
 use genlab::langevin::metrics::reference_samples;
-use genlab::langevin::samplers::ScoreField;
+use genlab::langevin::score::ScoreField;
 
 /// The paper's overlap for D = 2 (√(2D) = 2) at a ratio of scales `ratio` = σ_to/σ_from.
 fn overlap_2d(ratio: f64) -> f64 {

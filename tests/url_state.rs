@@ -314,3 +314,50 @@ fn a_link_without_a_guidance_weight_gets_its_datasets_default() {
         "the two datasets are measured to want different weights"
     );
 }
+
+#[test]
+fn every_class_has_one_spelling_and_old_links_still_read() {
+    let opened = |hash: &str| PageState::from_hash(hash);
+    let old = opened("demo=mnist&class=-1");
+    assert!(old.notices.is_empty(), "{:?}", old.notices);
+    assert_eq!(old.state.mnist.class, ClassFilter::Every);
+    assert_eq!(
+        opened("demo=mnist&class=all").state.mnist.class,
+        ClassFilter::Every
+    );
+    assert_eq!(
+        opened("demo=mnist&class=7").state.mnist.class,
+        ClassFilter::Only(7)
+    );
+    assert!(old.state.to_hash().contains("class=all"));
+    let bad = opened("demo=mnist&class=10");
+    assert_eq!(bad.state.mnist.class, ClassFilter::Every);
+    assert!(
+        bad.notices.iter().any(|n| n.contains("class")),
+        "{:?}",
+        bad.notices
+    );
+    // The command line reads the same type.
+    assert_eq!("-1".parse::<ClassFilter>(), Ok(ClassFilter::Every));
+    assert!("x".parse::<ClassFilter>().is_err());
+}
+
+#[test]
+fn the_links_models_are_the_registrys() {
+    for spec in generators() {
+        let decoded = PageState::from_hash(&format!("demo=mnist&model={}", spec.name));
+        assert!(decoded.notices.is_empty(), "{:?}", decoded.notices);
+        assert_eq!(decoded.state.mnist.model, spec.name);
+    }
+    let choices = PageState::choices(Demo::Mnist);
+    let (_, models) = choices.iter().find(|(field, _)| *field == "model").unwrap();
+    let names: Vec<&str> = generators().iter().map(|g| g.name).collect();
+    assert_eq!(*models, names);
+    let unknown = PageState::from_hash("demo=mnist&model=not-a-model");
+    assert_eq!(unknown.state.mnist.model, MnistParams::default().model);
+    assert!(
+        unknown.notices.iter().any(|n| n.contains("not-a-model")),
+        "{:?}",
+        unknown.notices
+    );
+}

@@ -16,7 +16,7 @@ use crate::core::rng::SeededRng;
 use crate::core::training::read_f32;
 use crate::core::weights::{load_module, save_module, PendingWeights};
 use crate::images::datasets::{CLASSES, PIXELS, SIDE};
-use crate::io::idx::Dataset;
+use crate::io::idx::LabelledImages;
 
 /// The registry name of the classifier in weights files.
 pub const MODEL_NAME: &str = "classifier";
@@ -284,7 +284,7 @@ impl ClassifierTrainer {
     }
 
     /// One step on the images `indices` of `data`; the loss comes back unread.
-    pub fn step(&mut self, data: &Dataset, indices: &[usize]) -> Tensor<1> {
+    pub fn step(&mut self, data: &LabelledImages, indices: &[usize]) -> Tensor<1> {
         let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
         let mut one_hot = vec![0f32; indices.len() * CLASSES];
         for (row, &i) in indices.iter().enumerate() {
@@ -341,14 +341,14 @@ const CALIBRATION_BATCH: usize = 64;
 
 struct CalibrationStep {
     trainer: ClassifierTrainer,
-    data: Dataset,
+    data: LabelledImages,
     indices: Vec<usize>,
 }
 
 impl CalibrationStep {
     fn new(device: &Device, seed: u64) -> Self {
         let mut rng = SeededRng::new(seed);
-        let data = Dataset {
+        let data = LabelledImages {
             images: (0..CALIBRATION_BATCH * PIXELS)
                 .map(|_| rng.below(256) as u8)
                 .collect(),

@@ -17,7 +17,7 @@ use crate::core::weights::{
 };
 use crate::images::datasets::per_dataset;
 use crate::images::datasets::SIDE;
-use crate::images::diffusion::{BetaSchedule, NoiseSchedule, ReverseStep, DEFAULT_STEPS};
+use crate::images::diffusion::{BetaSchedule, DiffusionSchedule, ReverseStep, DEFAULT_STEPS};
 use crate::images::generator::{Generator, GeneratorSpec, ImageBatch, SampleRequest};
 use crate::images::unet::{UNet, UNetConfig, NULL_CLASS};
 
@@ -122,7 +122,7 @@ pub struct Ddpm {
     train_device: Device,
     dataset: String,
     settings: DdpmSettings,
-    schedule: NoiseSchedule,
+    schedule: DiffusionSchedule,
     rng: SeededRng,
     steps: usize,
 }
@@ -155,7 +155,7 @@ impl Ddpm {
             optimizer: AdamConfig::new().init(),
             train_device,
             dataset: dataset.to_string(),
-            schedule: NoiseSchedule::new(settings.schedule, settings.diffusion_steps),
+            schedule: DiffusionSchedule::new(settings.schedule, settings.diffusion_steps),
             settings,
             rng,
             steps: 0,
@@ -174,7 +174,7 @@ impl Ddpm {
         self.settings
     }
 
-    pub fn schedule(&self) -> &NoiseSchedule {
+    pub fn schedule(&self) -> &DiffusionSchedule {
         &self.schedule
     }
 
@@ -372,7 +372,7 @@ impl Generator for Ddpm {
         };
         let (nets, identity) = load_module(template, bytes, self.name(), &self.dataset)?;
         self.nets = Some(nets);
-        self.schedule = NoiseSchedule::new(settings.schedule, settings.diffusion_steps);
+        self.schedule = DiffusionSchedule::new(settings.schedule, settings.diffusion_steps);
         self.settings = settings;
         self.steps = identity.steps_trained();
         self.optimizer = AdamConfig::new().init();

@@ -20,13 +20,13 @@ crate::named_choice! {
 
 /// `β_1 … β_T` and `ᾱ_0 = 1, ᾱ_1 … ᾱ_T`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NoiseSchedule {
+pub struct DiffusionSchedule {
     pub kind: BetaSchedule,
     betas: Vec<f64>,
     alpha_bars: Vec<f64>,
 }
 
-impl NoiseSchedule {
+impl DiffusionSchedule {
     pub fn new(kind: BetaSchedule, steps: usize) -> Self {
         assert!(steps >= 2, "a diffusion needs at least two steps");
         let betas: Vec<f64> = match kind {
@@ -156,7 +156,7 @@ impl NoiseSchedule {
     }
 
     /// Every step of a sampler: `steps = T` with `η = 1` is the ancestral sampler, anything
-    /// else DDIM over [`NoiseSchedule::sampling_timesteps`].
+    /// else DDIM over [`DiffusionSchedule::sampling_timesteps`].
     pub fn reverse_steps(&self, steps: usize, eta: f64) -> Vec<ReverseStep> {
         if steps >= self.steps() && eta == 1.0 {
             return (1..=self.steps())
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn linear_schedule_matches_ho_et_al() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Linear, 1000);
         assert!(close(schedule.beta(1), 1e-4, 1e-12));
         assert!(close(schedule.beta(1000), 0.02, 1e-12));
         // ᾱ_T = Π(1 − β_t); Ho et al. report √ᾱ_T ≈ 6.3e-3 for this schedule.
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn cosine_schedule_follows_its_closed_form() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Cosine, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Cosine, 1000);
         let f = |t: f64| {
             ((t / 1000.0 + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
                 .cos()
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn ddim_with_full_noise_over_every_step_is_the_ancestral_sampler() {
         for &kind in BetaSchedule::ALL {
-            let schedule = NoiseSchedule::new(kind, 1000);
+            let schedule = DiffusionSchedule::new(kind, 1000);
             for t in [1, 2, 17, 500, 999, 1000] {
                 let (ddim, ancestral) = (
                     schedule.ddim_step(t, t - 1, 1.0),
@@ -270,7 +270,7 @@ mod tests {
     fn a_reverse_step_keeps_a_perfect_prediction_on_the_forward_marginal() {
         // With ε̂ = ε exactly, x̂_0 = x_0 and the deterministic DDIM step lands on
         // √ᾱ_s x_0 + √(1−ᾱ_s) ε: the same noise, at the earlier time.
-        let schedule = NoiseSchedule::new(BetaSchedule::Cosine, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Cosine, 1000);
         let (x0, noise) = (0.3, -1.2);
         let step = schedule.ddim_step(800, 600, 0.0);
         let (signal, spread) = schedule.noising(800);
@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_last_step_returns_the_clean_estimate() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Linear, 1000);
         let steps = schedule.reverse_steps(50, 0.0);
         assert_eq!(steps.len(), 50);
         assert_eq!(steps[0].t, 1000);
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn sampling_timesteps_are_distinct_and_descending() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Linear, 1000);
         for count in [1, 3, 10, 50, 999, 1000, 5000] {
             let times = schedule.sampling_timesteps(count);
             assert_eq!(times[0], 1000);
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn forward_noising_has_the_marginal_moments() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Linear, 1000);
         let mut rng = crate::core::rng::SeededRng::new(3);
         let n = 200_000;
         let x0 = vec![0.5f32; n];
@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn the_noising_strip_starts_at_the_image_and_ends_near_pure_noise() {
-        let schedule = NoiseSchedule::new(BetaSchedule::Linear, 1000);
+        let schedule = DiffusionSchedule::new(BetaSchedule::Linear, 1000);
         let image: Vec<u8> = (0..784).map(|i| if i % 3 == 0 { 255 } else { 0 }).collect();
         let strip = schedule.noising_strip(&image, &[0, 1000], 5);
         assert_eq!(strip.len(), 2 * 784);

@@ -9,7 +9,7 @@ use crate::core::rng::SeededRng;
 use crate::images::classifier::Classifier;
 use crate::images::datasets::PIXELS;
 use crate::images::fid::{frechet_distance, FeatureStats};
-use crate::io::idx::Dataset;
+use crate::io::idx::LabelledImages;
 use crate::io::npy::{python_shape, read_npy};
 
 /// A classifier with the feature statistics of the reference images samples are compared with.
@@ -109,7 +109,7 @@ pub struct ReferenceImages {
 }
 
 impl ReferenceImages {
-    pub fn draw(train: &Dataset, n: usize, seed: u64) -> Self {
+    pub fn draw(train: &LabelledImages, n: usize, seed: u64) -> Self {
         let n = n.min(train.count);
         let mut rng = SeededRng::new(seed);
         let mut real = Vec::with_capacity(n * PIXELS);
@@ -133,7 +133,7 @@ fn stats(features: &[f32]) -> Result<FeatureStats, String> {
 }
 
 /// The pixel-wise mean of a split, in `[0, 1]`.
-pub fn mean_image(data: &Dataset) -> Vec<f32> {
+pub fn mean_image(data: &LabelledImages) -> Vec<f32> {
     let mut sums = vec![0u64; PIXELS];
     for i in 0..data.count {
         for (sum, &p) in sums.iter_mut().zip(data.image(i)) {

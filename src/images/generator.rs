@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::core::rng::SeededRng;
 use crate::core::weights::PendingWeights;
 use crate::images::datasets::{CLASSES, PIXELS, SIDE};
-use crate::io::idx::Dataset;
+use crate::io::idx::LabelledImages;
 
 /// A batch of training images on the training device, with their labels.
 pub struct ImageBatch {
@@ -19,7 +19,7 @@ pub struct ImageBatch {
 
 impl ImageBatch {
     /// Images `indices` of `data` on `device`.
-    pub fn gather(data: &Dataset, indices: &[usize], device: &Device) -> Self {
+    pub fn gather(data: &LabelledImages, indices: &[usize], device: &Device) -> Self {
         let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
@@ -36,7 +36,12 @@ impl ImageBatch {
     }
 
     /// `batch` images drawn uniformly (with replacement) from `data`.
-    pub fn random(data: &Dataset, batch: usize, rng: &mut SeededRng, device: &Device) -> Self {
+    pub fn random(
+        data: &LabelledImages,
+        batch: usize,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> Self {
         let indices: Vec<usize> = (0..batch)
             .map(|_| rng.below(data.count as u64) as usize)
             .collect();

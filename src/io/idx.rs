@@ -264,7 +264,7 @@ impl std::str::FromStr for Split {
 /// One split of a set: `count` images of `rows × cols` unsigned bytes (row-major, one image
 /// after another) and their labels.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dataset {
+pub struct LabelledImages {
     pub images: Vec<u8>,
     pub labels: Vec<u8>,
     pub count: usize,
@@ -272,7 +272,7 @@ pub struct Dataset {
     pub cols: usize,
 }
 
-impl Dataset {
+impl LabelledImages {
     /// Pairs an image array (3-D) with a label array (1-D) of the same count.
     pub fn from_idx(images: IdxArray, labels: IdxArray) -> Result<Self, IdxError> {
         if images.dims.len() != 3 {
@@ -296,7 +296,7 @@ impl Dataset {
                 labels: labels.dims[0],
             });
         }
-        Ok(Dataset {
+        Ok(LabelledImages {
             images: images.data,
             labels: labels.data,
             count,
@@ -347,7 +347,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, IdxError> {
 
 /// Loads `<dir>/<split>-images.idx` and `<dir>/<split>-labels.idx`, e.g. `load_split("data/mnist",
 /// Split::Train)`. Errors name the file.
-pub fn load_split(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, IdxError> {
+pub fn load_split(dir: impl AsRef<Path>, split: Split) -> Result<LabelledImages, IdxError> {
     let dir = dir.as_ref();
     let read = |kind: &str| {
         let path = dir.join(format!("{split}-{kind}.idx"));
@@ -358,7 +358,7 @@ pub fn load_split(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, IdxErr
             })
         })
     };
-    Dataset::from_idx(read("images")?, read("labels")?)
+    LabelledImages::from_idx(read("images")?, read("labels")?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,8 +417,8 @@ pub struct PageHeader {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageData {
     pub meta: PageMeta,
-    pub train: Dataset,
-    pub test: Dataset,
+    pub train: LabelledImages,
+    pub test: LabelledImages,
 }
 
 fn page_err<T>(message: impl Into<String>) -> Result<T, IdxError> {
@@ -551,7 +551,7 @@ pub fn read_page_header(bytes: &[u8]) -> Result<PageHeader, IdxError> {
 impl PageHeader {
     /// Decodes chunk `i` of `file` (the whole file, or a prefix that reaches the chunk's end)
     /// into its images and labels.
-    pub fn decode_chunk(&self, file: &[u8], i: usize) -> Result<Dataset, IdxError> {
+    pub fn decode_chunk(&self, file: &[u8], i: usize) -> Result<LabelledImages, IdxError> {
         let Some(chunk) = self.chunks.get(i) else {
             return page_err(format!("no chunk {i}: the file has {}", self.chunks.len()));
         };
@@ -589,7 +589,7 @@ impl PageHeader {
                 classes,
             });
         }
-        Ok(Dataset {
+        Ok(LabelledImages {
             images: body,
             labels,
             count: chunk.count,
@@ -617,7 +617,7 @@ pub fn read_page_bin(bytes: &[u8]) -> Result<PageData, IdxError> {
             found: bytes.len(),
         });
     }
-    let empty = |count: usize| Dataset {
+    let empty = |count: usize| LabelledImages {
         images: Vec::with_capacity(count * header.rows * header.cols),
         labels: Vec::with_capacity(count),
         count: 0,

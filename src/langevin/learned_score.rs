@@ -19,7 +19,8 @@ use crate::core::init::seeded_linear;
 use crate::core::rng::SeededRng;
 use crate::core::training::Trainer;
 use crate::langevin::density::Mixture;
-use crate::langevin::samplers::{geometric_levels, ScoreField};
+use crate::langevin::samplers::geometric_levels;
+use crate::langevin::score::ScoreField;
 use crate::langevin::tensor_particles::{points_tensor, read_pairs, TensorScore};
 
 /// The overlap NCSN-v2 asks of neighbouring noise levels.
@@ -137,7 +138,7 @@ pub fn variance_eps(gamma: f64, sigma_last: f64, steps_per_level: usize) -> f64 
 
 /// Noise levels σ_1 > … > σ_L with the sampler settings that go with them.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NoiseSchedule {
+pub struct AnnealingSchedule {
     pub sigmas: Vec<f64>,
     /// σ_{i-1}/σ_i of `sigmas`.
     pub gamma: f64,
@@ -152,7 +153,11 @@ pub struct NoiseSchedule {
 /// the levels fall geometrically to `sigma_min` with the ratio rounded down from
 /// [`overlap_gamma`] so they end exactly there (more overlap, never less), and `step_budget` is
 /// shared evenly between the levels, ε from [`variance_eps`].
-pub fn ncsn_v2_schedule(data: &[[f64; 2]], sigma_min: f64, step_budget: usize) -> NoiseSchedule {
+pub fn ncsn_v2_schedule(
+    data: &[[f64; 2]],
+    sigma_min: f64,
+    step_budget: usize,
+) -> AnnealingSchedule {
     assert!(sigma_min > 0.0, "σ_min = {sigma_min} must be positive");
     let sigma_max = largest_pairwise_distance(data);
     let overlap_ratio = overlap_gamma(DATA_DIM, LEVEL_OVERLAP);
@@ -164,7 +169,7 @@ pub fn ncsn_v2_schedule(data: &[[f64; 2]], sigma_min: f64, step_budget: usize) -
         (1, overlap_ratio)
     };
     let steps_per_level = (step_budget / levels).max(1);
-    NoiseSchedule {
+    AnnealingSchedule {
         sigmas: geometric_levels(sigma_max.max(sigma_min), sigma_min, levels),
         gamma,
         steps_per_level,

@@ -9,4 +9,5 @@ pub mod params;
 pub mod particles;
 pub mod run;
 pub mod samplers;
+pub mod score;
 pub mod tensor_particles;

@@ -6,7 +6,7 @@
 //! `p` in move `k` depends on `(seed, k, p)` only, so a GPU thread needs no state and the CPU and
 //! GPU paths see the same noise.
 
-use crate::langevin::samplers::ScoreField;
+use crate::langevin::score::ScoreField;
 
 /// `x ← keep·x + D·s(input_scale·x; σ) + L·ζ` with `D` symmetric and `L` lower-triangular, or,
 /// with `metropolis`, the MALA move: the proposal `y = x + τ s(x) + √(2τ) ζ` (with `D = τI`,

@@ -9,11 +9,12 @@ use crate::core::gpu::GpuContext;
 use crate::core::training::{time_steps, TimedSteps, TimingPlan};
 use crate::langevin::gpu_particles::{GpuParticles, GpuSnapshot};
 use crate::langevin::learned_score::{
-    largest_pairwise_distance, ncsn_v2_schedule, LearnedScore, NoiseSchedule,
+    largest_pairwise_distance, ncsn_v2_schedule, AnnealingSchedule, LearnedScore,
 };
 use crate::langevin::params::{DensityPreset, LangevinParams, SamplerName, ScoreSource};
 use crate::langevin::particles::{CpuParticles, Move};
-use crate::langevin::samplers::{build_sampler, Sampler, SamplerConfig, ScoreField};
+use crate::langevin::samplers::{build_sampler, Sampler, SamplerConfig};
+use crate::langevin::score::ScoreField;
 use crate::langevin::tensor_particles::{MixtureTensors, TensorParticles, TensorScore};
 
 /// The mixture a preset names. `painted` has no preset: it comes from the canvas.
@@ -98,7 +99,7 @@ pub fn score_field(
 /// NCSN-v2's schedule for a learned score: σ_1 from the data, γ from the overlap equation, the
 /// annealing budget `levels × steps-per-level` of the link shared over the resulting levels, ε from
 /// the variance formula.
-pub fn learned_schedule(params: &LangevinParams, mixture: &Mixture) -> NoiseSchedule {
+pub fn learned_schedule(params: &LangevinParams, mixture: &Mixture) -> AnnealingSchedule {
     let sample = reference_samples(mixture, 1000, params.seed);
     ncsn_v2_schedule(
         &sample,

@@ -248,7 +248,7 @@ mod tests {
     use super::*;
     use crate::core::rng::SeededRng;
     use crate::langevin::density::gmm150;
-    use crate::langevin::samplers::ScoreField;
+    use crate::langevin::score::ScoreField;
 
     #[test]
     fn mixture_tensors_match_the_cpu_mixture_at_every_noise_level() {
