@@ -5,9 +5,6 @@ use clap::{Parser, Subcommand};
 use genlab::app::state::PageState;
 use genlab::langevin::params::DensityPreset;
 
-// `csdi` reads the shared file helpers through this path.
-pub use crate::files::{read_file, shipped_weights, write_file};
-
 #[derive(Parser)]
 #[command(
     name = "genlab",

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{read_file, shipped_weights, write_file};
+use crate::files::{read_file, shipped_weights, write_file};
 use burn::tensor::Tensor;
 use futures_lite::future::block_on;
 use genlab::core::backend::{native_device, BackendKind};
@@ -60,8 +60,8 @@ pub struct TrainArgs {
     #[arg(long)]
     mask: Option<PathBuf>,
     /// cpu or webgpu (this machine's wgpu adapter).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    #[arg(long, default_value_t = BackendKind::Cpu)]
+    backend: BackendKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -109,8 +109,8 @@ pub struct ImputeArgs {
     #[arg(long, default_value = "imputed.csv")]
     out: PathBuf,
     /// cpu or webgpu (this machine's wgpu adapter).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    #[arg(long, default_value_t = BackendKind::Cpu)]
+    backend: BackendKind,
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -146,7 +146,7 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         return Err("--batches-per-epoch must be at least 1".into());
     }
     let dataset = stem(&args.data);
-    let device = native_device(args.backend.parse::<BackendKind>()?)?;
+    let device = native_device(args.backend)?;
     let mut model = match &args.resume {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -357,7 +357,7 @@ pub fn impute(args: ImputeArgs) -> Result<(), String> {
         return Err("--nsample must be at least 1".into());
     }
     let series = read_series(&args.data)?;
-    let device = native_device(args.backend.parse::<BackendKind>()?)?;
+    let device = native_device(args.backend)?;
     let bytes = read_file(&weights)?;
     let model =
         Csdi::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", weights.display()))?;
