@@ -1,6 +1,6 @@
-//! src/fid.rs against the FID that SciPy gives the same features the way pytorch-fid computes it
-//! (`scipy.linalg.sqrtm` of Σa Σb). The features and the reference value are in tests/fixtures/,
-//! written by tests/fixtures/make_fid_fixtures.py; no Python is needed here.
+//! src/images/fid.rs against the FID that SciPy gives the same features the way pytorch-fid
+//! computes it (`scipy.linalg.sqrtm` of Σa Σb). The features and the reference value are in
+//! tests/fixtures/, written by tests/fixtures/make_fid_fixtures.py; no Python is needed here.
 
 use genlab::images::fid::{frechet_distance, squared_mean_distance, FeatureStats};
 use genlab::io::npy::read_npy;
