@@ -1,6 +1,7 @@
 //! How a parameter struct travels through links and command lines: its serde field names are the
 //! keys, each key is decoded on its own over the defaults, and a key that is unknown, malformed
-//! or out of range leaves its field at the default with a notice instead of failing.
+//! or out of range leaves its field at the default with a notice instead of failing. Also the
+//! link's outer form: `key=value` pairs joined by `&`, %-encoded.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -33,10 +34,12 @@ pub trait UrlParams:
     fn choices() -> Vec<(&'static str, Vec<&'static str>)>;
 }
 
-pub fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+/// The names of a closed set of options, for the page's selectors and the CLI's help.
+pub fn choice_names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|c| name(*c)).collect()
 }
 
+/// Adds a problem when `value` lies outside `low..=high` (NaN included).
 pub fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     problems: &mut Vec<FieldProblem>,
     field: &'static str,
@@ -52,6 +55,7 @@ pub fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     }
 }
 
+/// Adds a problem unless `0 < value ≤ high`.
 pub fn check_positive(
     problems: &mut Vec<FieldProblem>,
     field: &'static str,
@@ -94,6 +98,7 @@ macro_rules! serde_as_text {
     )*};
 }
 
+/// A parameter struct as its JSON object: one entry per link key.
 pub fn to_object<T: Serialize>(params: &T) -> Map<String, Value> {
     match serde_json::to_value(params) {
         Ok(Value::Object(map)) => map,
@@ -101,6 +106,7 @@ pub fn to_object<T: Serialize>(params: &T) -> Map<String, Value> {
     }
 }
 
+/// A parameter struct as link pairs, in field order, values as their link text.
 pub fn encode_params<T: UrlParams>(params: &T) -> Vec<(String, String)> {
     to_object(params)
         .into_iter()
@@ -135,7 +141,7 @@ pub fn decode_params<T: UrlParams>(pairs: &[(String, String)], notices: &mut Vec
             Ok(candidate) => current = candidate,
             Err(why) => notices.push(format!(
                 "{key}: `{raw}` rejected ({why}); kept {}",
-                display_value(&current[key])
+                value_text(&current[key])
             )),
         }
     }
@@ -153,7 +159,7 @@ pub fn decode_params<T: UrlParams>(pairs: &[(String, String)], notices: &mut Vec
             "{}: {}; using the default {}",
             problem.field,
             problem.message,
-            display_value(&default)
+            value_text(&default)
         ));
         current.insert(problem.field.to_string(), default);
     }
@@ -161,7 +167,8 @@ pub fn decode_params<T: UrlParams>(pairs: &[(String, String)], notices: &mut Vec
     T::default()
 }
 
-pub fn display_value(value: &Value) -> String {
+/// A JSON value as the text a link or a message shows (strings without quotes).
+pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -194,6 +201,7 @@ fn parse_like(template: &Value, raw: &str) -> Result<Value, String> {
     }
 }
 
+/// The `key=value` pairs of a link's text, %-decoded; a malformed segment is skipped with a notice.
 pub fn split_pairs(hash: &str, notices: &mut Vec<String>) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for segment in hash.split('&').filter(|s| !s.is_empty()) {
@@ -225,6 +233,7 @@ fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"-_.~,".contains(&byte)
 }
 
+/// %-encodes every byte but the unreserved ones (and `,`, which the compact values use).
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
@@ -237,6 +246,7 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Undoes [`percent_encode`]; fails on a broken escape or bytes that are not UTF-8.
 pub fn percent_decode(text: &str) -> Result<String, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

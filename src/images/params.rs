@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::link::{check_range, names, FieldProblem, UrlParams};
+use crate::core::link::{check_range, choice_names, FieldProblem, UrlParams};
 use crate::images::diffusion::BetaSchedule;
 use crate::images::generator::ClassFilter;
 use crate::images::registry::{find_generator, generators};
@@ -58,9 +58,12 @@ impl UrlParams for MnistParams {
 
     fn choices() -> Vec<(&'static str, Vec<&'static str>)> {
         vec![
-            ("dataset", names(Dataset::ALL, Dataset::name)),
+            ("dataset", choice_names(Dataset::ALL, Dataset::name)),
             ("model", generators().iter().map(|g| g.name).collect()),
-            ("schedule", names(BetaSchedule::ALL, BetaSchedule::name)),
+            (
+                "schedule",
+                choice_names(BetaSchedule::ALL, BetaSchedule::name),
+            ),
         ]
     }
 }

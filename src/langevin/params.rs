@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::link::{
-    check_positive, check_range, finite_number, names, FieldProblem, UrlParams,
+    check_positive, check_range, choice_names, finite_number, FieldProblem, UrlParams,
 };
 use crate::named_choice;
 
@@ -209,9 +209,12 @@ impl UrlParams for LangevinParams {
 
     fn choices() -> Vec<(&'static str, Vec<&'static str>)> {
         vec![
-            ("density", names(DensityPreset::ALL, DensityPreset::name)),
-            ("sampler", names(SamplerName::ALL, SamplerName::name)),
-            ("score", names(ScoreSource::ALL, ScoreSource::name)),
+            (
+                "density",
+                choice_names(DensityPreset::ALL, DensityPreset::name),
+            ),
+            ("sampler", choice_names(SamplerName::ALL, SamplerName::name)),
+            ("score", choice_names(ScoreSource::ALL, ScoreSource::name)),
             ("denoise", vec!["true", "false"]),
         ]
     }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::link::{check_range, names, FieldProblem, UrlParams};
+use crate::core::link::{check_range, choice_names, FieldProblem, UrlParams};
 use crate::named_choice;
 
 named_choice! {
@@ -73,8 +73,11 @@ impl UrlParams for CsdiParams {
 
     fn choices() -> Vec<(&'static str, Vec<&'static str>)> {
         vec![
-            ("network", names(CsdiNetwork::ALL, CsdiNetwork::name)),
-            ("strategy", names(MaskStrategy::ALL, MaskStrategy::name)),
+            ("network", choice_names(CsdiNetwork::ALL, CsdiNetwork::name)),
+            (
+                "strategy",
+                choice_names(MaskStrategy::ALL, MaskStrategy::name),
+            ),
         ]
     }
 }

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
-use genlab::core::link::{decode_params, display_value, to_object, UrlParams};
+use genlab::core::link::{decode_params, to_object, value_text, UrlParams};
 
 /// The flags a user gave for `T`'s fields (the others keep `T`'s defaults).
 pub struct LinkFlags<T> {
@@ -72,7 +72,7 @@ impl<T: UrlParams> Args for LinkFlags<T> {
     fn augment_args(mut command: Command) -> Command {
         let choices = T::choices();
         for (key, default) in to_object(&T::default()) {
-            let mut help = format!("[default: {}]", display_value(&default));
+            let mut help = format!("[default: {}]", value_text(&default));
             if let Some((_, names)) = choices.iter().find(|(field, _)| *field == key) {
                 help = format!("one of {}; {help}", names.join(", "));
             }
