@@ -1,4 +1,4 @@
-// The DDPM U-Net (src/unet.rs, src/ddpm.rs) in burn against the same network written in
+// The DDPM U-Net (src/images/unet.rs, src/images/ddpm.rs) in burn against the same network written in
 // TensorFlow.js 4.22, side by side in one headless-Chromium page (benches/ddpm-tfjs.html):
 // training steps/s at the same batch (burn WebGPU vs tfjs-backend-webgpu, burn's CPU path in
 // wasm vs tfjs-backend-wasm) and the time from the call to 16 DDIM-50 samples with guidance

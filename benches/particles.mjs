@@ -11,7 +11,7 @@ if (!counts.length) counts.push(10_000, 100_000);
 const STEPS = { cpu: 10, 'burn-cpu': 10, wgsl: 20, 'burn-webgpu': 3, js: 10 };
 const mixture = JSON.parse(readFileSync(new URL('../www/data/gmm150.json', import.meta.url)));
 
-// The same rule as src/particles.rs for `ula`: x + τ∇log π(x) + √(2τ)ζ, with a streaming
+// The same rule as src/langevin/particles.rs for `ula`: x + τ∇log π(x) + √(2τ)ζ, with a streaming
 // log-sum-exp over the components, in f64.
 function plainJsUla({ weights, means, covariances }, n, steps, tau) {
   const k = weights.length;

@@ -255,7 +255,7 @@ def source_animal():
 SOURCES = {"mnist": source_mnist, "fashion": source_fashion, "animal": source_animal}
 
 
-# ---- the page format (read by src/idx.rs: read_page_bin) -----------------------------------
+# ---- the page format (read by src/io/idx.rs: read_page_bin) -----------------------------------
 # Little-endian. Header (40 bytes): magic "GLDS", u32 version = 1, u32 header_len (bytes before
 # the first chunk payload), u32 rows, u32 cols, u32 classes, u32 train count, u32 test count,
 # u32 chunk count, u32 meta_len. Then the chunk table, 16 bytes per chunk: u32 split (0 train,
