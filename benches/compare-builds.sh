@@ -11,8 +11,8 @@ for workload in "${workloads[@]}"; do
   for round in $(seq "$rounds"); do
     for build in old new; do
       binary="$old"; [ "$build" = new ] && binary="$new"
-      rate=$("$binary" bench --workload "$workload" --backend cpu --budget "$budget" | head -1 |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["steps_per_s"])')
+      rate=$("$binary" bench --workload "$workload" --backend cpu --budget "$budget" |
+        python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["steps_per_s"])')
       printf '{"workload":"%s","build":"%s","round":%d,"steps_per_s":%s}\n' "$workload" "$build" "$round" "$rate"
     done
   done
