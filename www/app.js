@@ -18,6 +18,7 @@ const page = {
   lastHashPerDemo: {},     // so switching tabs back keeps what the user set
   backend: { requested: null, webgpu: false, adapter: null, fallback: false, reason: '' },
   decisions: {},           // workload -> calibration decision
+  workloads: null,         // demo -> {name, summary} of the workload it calibrates with
   training: null,          // the backend check's TrainingRun while it trains
   errors: [],
 };
@@ -49,20 +50,10 @@ function applyView(view, { notices = view.notices } = {}) {
   renderDemo();
 }
 
-function editParam(key, value) {
-  let edit = `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
-  // Another dataset starts from its own default guidance weight (MNIST's is far below Fashion's).
-  if (page.view.demo === 'mnist' && key === 'dataset') {
-    edit += `&guidance=${wasm.defaultGuidance(value)}`;
-  }
-  const next = wasm.decode_hash(`${page.view.hash}&${edit}`);
-  applyView(next);
-}
-
-// Several parameters at once (a painting and `density=painted`), through the link's decoder.
+// One or several parameters at once (a control, a painting and `density=painted`): wasm applies
+// them to the link with whatever an edit brings along (another dataset's guidance weight).
 function setParams(pairs) {
-  const query = Object.entries(pairs).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
-  const next = wasm.decode_hash(`${page.view.hash}&${query}`);
+  const next = wasm.editHash(page.view.hash, Object.keys(pairs), Object.values(pairs).map(String));
   applyView(next);
   return next;
 }
@@ -96,7 +87,7 @@ function renderDemo() {
     }
     input.name = key;
     input.value = String(value);
-    input.addEventListener('change', () => editParam(key, input.value));
+    input.addEventListener('change', () => setParams({ [key]: input.value }));
     label.append(input);
     form.append(label);
   }
@@ -190,20 +181,19 @@ async function particleBackend(hash) {
   return { backend: decision.chosen, decision: describeDecision(decision) };
 }
 
-// Image models decide once per page, on the calibration CNN step (convolutions dominate them).
-async function imageBackend() {
+// Image models and CSDI decide once per page, each on the workload wasm names for its demo.
+async function demoBackend(demo) {
   await backendsReady;
-  return backendFor('conv28');
+  return backendFor(page.workloads[demo].name);
 }
+const imageBackend = () => demoBackend('mnist');
+const seriesBackend = () => demoBackend('csdi');
 
-// CSDI decides once per page, on its own training step (attention over a window).
-async function seriesBackend() {
-  await backendsReady;
-  return backendFor('csdi');
-}
+// The backend check trains the network Langevin's learned score uses.
+const checkWorkload = () => page.workloads.langevin.name;
 
 // ---- training loop of the backend check: small chunks, yielding to the browser ----
-async function train(steps = 30, workload = 'mlp2d') {
+async function train(steps = 30, workload = checkWorkload()) {
   if (page.training) return page.training.done;
   const backend = await backendFor(workload);
   const session = new wasm.TrainSession(workload, backend, Number(page.view.params.seed ?? 0));
@@ -232,13 +222,15 @@ async function train(steps = 30, workload = 'mlp2d') {
 // ---- start-up ----
 async function main() {
   await init();
+  page.workloads = wasm.calibrationWorkloads();
+  $('check-summary').textContent = page.workloads.langevin.summary;
   const view = wasm.decode_hash(location.hash);
   applyView(view);
   for (const tab of document.querySelectorAll('#tabs button')) tab.addEventListener('click', () => switchDemo(tab.dataset.demo));
   $('dismiss-notices').addEventListener('click', () => showNotices([]));
   $('backend-choice').addEventListener('change', (e) => {
     // burn's wgpu runtime starts once per page, so a backend change reloads into the new link.
-    applyView(wasm.decode_hash(`${page.view.hash}&backend=${e.target.value}`));
+    setParams({ backend: e.target.value });
     location.reload();
   });
   window.addEventListener('hashchange', () => {
@@ -246,7 +238,7 @@ async function main() {
     if (next.backend !== page.backend.requested) { location.reload(); return; }
     applyView(next);
   });
-  $('calibrate').addEventListener('click', () => calibrate('mlp2d', { force: true }).catch(showError));
+  $('calibrate').addEventListener('click', () => calibrate(checkWorkload(), { force: true }).catch(showError));
   $('train').addEventListener('click', () => train().catch(showError));
   $('pause').addEventListener('click', () => page.training?.togglePause());
   await startBackends(view.backend);

@@ -4,8 +4,6 @@
 import { plotCurve } from './plot.js';
 import { TrainingRun, yieldToPage } from './training.js';
 
-const SIDE = 28;
-const PIXELS = SIDE * SIDE;
 const TRAIN_CHUNK = { cpu: 2, webgpu: 1 };
 const BATCH = 64;
 const FID_SAMPLES = 256;
@@ -13,8 +11,11 @@ const FID_REFERENCE = 1000;
 const FID_EVERY = 200;
 // The sample grid refreshes this often while a model trains in the tab.
 const SAMPLE_EVERY = 100;
-// Frames of the forward-noising strip (diffusion models): t out of T = 1000.
-const STRIP_TIMES = [0, 50, 100, 200, 350, 500, 750, 1000];
+// Frames of the forward-noising strip (diffusion models), as fractions of the model's T: the
+// image fades slowly at first, so the early frames are closer together.
+const STRIP_FRACTIONS = [0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1];
+// Where the t slider starts, as a fraction of T.
+const STRIP_START = 0.25;
 
 function concat(parts, length) {
   const bytes = new Uint8Array(length);
@@ -44,17 +45,18 @@ async function fetchWithProgress(url, onProgress, lengthFromPrefix = () => undef
   return concat(parts, loaded);
 }
 
-// Draws `count` grey images (8-bit or [0, 1] floats) as a grid of `columns`.
-function drawGrid(canvas, pixels, count, columns, { scale = 1, captions = null } = {}) {
+// Draws `count` grey images (8-bit or [0, 1] floats) of `side × side` pixels as a grid of `columns`.
+function drawGrid(canvas, side, pixels, count, columns, { scale = 1, captions = null } = {}) {
+  const size = side * side;
   const rows = Math.max(1, Math.ceil(count / columns));
-  const cell = SIDE + 2;
+  const cell = side + 2;
   const image = new ImageData(columns * cell, rows * cell);
   image.data.fill(255);
   for (let k = 0; k < count; k++) {
     const ox = (k % columns) * cell + 1, oy = Math.floor(k / columns) * cell + 1;
-    for (let p = 0; p < PIXELS; p++) {
-      const v = 255 - Math.round(Math.max(0, Math.min(1, pixels[k * PIXELS + p] / scale)) * 255);
-      const at = 4 * ((oy + Math.floor(p / SIDE)) * image.width + ox + (p % SIDE));
+    for (let p = 0; p < size; p++) {
+      const v = 255 - Math.round(Math.max(0, Math.min(1, pixels[k * size + p] / scale)) * 255);
+      const at = 4 * ((oy + Math.floor(p / side)) * image.width + ox + (p % side));
       image.data[at] = image.data[at + 1] = image.data[at + 2] = v;
     }
   }
@@ -76,6 +78,10 @@ function drawGrid(canvas, pixels, count, columns, { scale = 1, captions = null }
 }
 
 export function createImageView(root, wasm, { showError, imageBackend }) {
+  const facts = wasm.imageLabFacts();
+  const T = facts.diffusion_steps;
+  const stripTimes = STRIP_FRACTIONS.map((f) => Math.round(f * T));
+  const grid = (canvas, pixels, count, columns, options) => drawGrid(canvas, facts.side, pixels, count, columns, options);
   root.innerHTML = `
     <div class="images">
       <div class="im-block">
@@ -110,7 +116,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
           <h3>Forward noising x<sub>t</sub> = √ᾱ<sub>t</sub> x<sub>0</sub> + √(1−ᾱ<sub>t</sub>) ε</h3>
           <canvas id="im-strip" width="480" height="70" aria-label="forward noising strip"></canvas>
           <div class="controls">
-            <label>t <input id="im-strip-t" type="range" min="0" max="1000" step="1" value="250"></label>
+            <label>t <input id="im-strip-t" type="range" min="0" max="${T}" step="1" value="${Math.round(STRIP_START * T)}"></label>
             <canvas id="im-strip-one" width="84" height="84" aria-label="x_t at the chosen t"></canvas>
             <button id="im-strip-next" type="button">another image</button>
           </div>
@@ -128,6 +134,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
       </div>
     </div>`;
   const $ = (id) => root.querySelector(`#${id}`);
+  const models = Array.from(wasm.imageModels());
+  const modelInfo = (name) => models.find((m) => m.name === name);
   const view = {
     lab: null, labs: {}, dataset: null, backend: null, params: null, model: null, schedule: null, page: 0, stripImage: 0,
     losses: [], fid: [], floor: null, training: null, evaluation: null, shipped: false, loading: null,
@@ -143,7 +151,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
       $('im-data-status').textContent = `Loading ${name}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`;
     }, (prefix) => wasm.pageFileLength(prefix));
     $('im-data-status').textContent = `Decoding ${name}…`;
-    await new Promise((r) => setTimeout(r, 0));
+    // Decoding blocks the page for a moment: the status above is painted first.
+    await yieldToPage();
     const lab = new wasm.ImageLab(bytes);
     $('im-progress').hidden = true;
     view.labs[name] = { lab, classifierBackend: null, evaluationReady: false };
@@ -156,7 +165,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     const pixels = lab.images('test', view.page * count, count);
     const labels = lab.labels('test', view.page * count, count);
     const classes = lab.info().classes;
-    drawGrid($('im-real'), pixels, pixels.length / PIXELS, 8, { scale: 255, captions: Array.from(labels, (l) => classes[l].slice(0, 7)) });
+    grid($('im-real'), pixels, pixels.length / facts.pixels, 8, { scale: 255, captions: Array.from(labels, (l) => classes[l].slice(0, 7)) });
   }
 
   async function ensureClassifier() {
@@ -191,9 +200,10 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     $('im-fid-status').textContent = `Reference FID at ${points.n} images: real training images ${points.train_vs_test.toFixed(2)}, pixel noise ${points.noise.toFixed(1)}, the mean image ${points.mean_image.toFixed(1)}.`;
   }
 
+  // `cls` is the link's text (`all` or a digit): wasm reads it, the page only passes it on.
   function sampleSettings() {
     const p = view.params;
-    return { count: Number(p.n), cls: Number(p.class), guidance: Number(p.guidance), steps: Number(p.steps), eta: Number(p.eta), seed: Number(p.seed) };
+    return { count: Number(p.n), cls: String(p.class), guidance: Number(p.guidance), steps: Number(p.steps), eta: Number(p.eta), seed: Number(p.seed) };
   }
 
   async function drawSamples() {
@@ -201,25 +211,26 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     const t0 = performance.now();
     const pixels = await view.lab.lab.sample(s.count, s.cls, s.guidance, s.steps, s.eta, s.seed);
     const ms = performance.now() - t0;
-    drawGrid($('im-samples'), pixels, s.count, 8);
-    $('im-sample-status').textContent = `${s.count} samples${s.cls >= 0 ? ` of class ${view.lab.lab.info().classes[s.cls]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
+    grid($('im-samples'), pixels, s.count, 8);
+    const only = wasm.onlyClass(s.cls);
+    $('im-sample-status').textContent = `${s.count} samples${only !== undefined ? ` of class ${view.lab.lab.info().classes[only]}` : ''}, seed ${s.seed}, ${ms.toFixed(0)} ms on ${view.backend}`;
     return pixels;
   }
 
   // The closed-form forward process of one test image under the link's β schedule.
   function drawStrip() {
-    const diffusion = view.model === 'ddpm';
+    const diffusion = modelInfo(view.model)?.diffusion ?? false;
     $('im-diffusion').hidden = !diffusion;
     if (!diffusion || !view.lab) return;
     const index = view.stripImage % view.lab.lab.info().test;
     const schedule = view.params.schedule;
     const seed = Number(view.params.seed);
-    const frames = view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from(STRIP_TIMES), seed);
-    drawGrid($('im-strip'), frames, STRIP_TIMES.length, STRIP_TIMES.length, { captions: STRIP_TIMES.map((t) => `t=${t}`) });
+    const frames = view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from(stripTimes), seed);
+    grid($('im-strip'), frames, stripTimes.length, stripTimes.length, { captions: stripTimes.map((t) => `t=${t}`) });
     const t = Number($('im-strip-t').value);
-    drawGrid($('im-strip-one'), view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from([t]), seed), 1, 1);
+    grid($('im-strip-one'), view.lab.lab.noisingStrip('test', index, schedule, Uint32Array.from([t]), seed), 1, 1);
     const [signal, spread] = wasm.ImageLab.noisingCoefficients(schedule, Uint32Array.from([t]));
-    $('im-strip-status').textContent = `${schedule} schedule, t = ${t} of 1000: √ᾱ_t = ${signal.toFixed(3)}, √(1−ᾱ_t) = ${spread.toFixed(3)} (test image ${index}, noise seed ${seed}).`;
+    $('im-strip-status').textContent = `${schedule} schedule, t = ${t} of ${T}: √ᾱ_t = ${signal.toFixed(3)}, √(1−ᾱ_t) = ${spread.toFixed(3)} (test image ${index}, noise seed ${seed}).`;
   }
 
   // The sweep `genlab sweep` wrote next to the shipped weights: FID (and class accuracy) of
@@ -278,12 +289,13 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     return report;
   }
 
-  // FID and class accuracy of `count` samples at the link's settings; class -1 cycles 0–9.
+  // FID and class accuracy of `count` samples at the link's settings, of every class (no class
+  // asked for), each judged against the class it was drawn for.
   async function evaluateSamples({ count = FID_SAMPLES, steps = null, seedOffset = 0 } = {}) {
     await ensureEvaluation();
     const s = sampleSettings();
-    const pixels = await view.lab.lab.sample(count, -1, s.guidance, steps ?? s.steps, s.eta, s.seed + seedOffset);
-    const classes = Uint8Array.from({ length: count }, (_, i) => i % 10);
+    const pixels = await view.lab.lab.sample(count, undefined, s.guidance, steps ?? s.steps, s.eta, s.seed + seedOffset);
+    const classes = wasm.sampleClasses(count, undefined);
     return view.lab.lab.evaluate(pixels, view.conditional ? classes : undefined);
   }
 
@@ -328,7 +340,7 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     view.losses = [];
     view.fid = [];
     view.lab.lab.newGenerator(view.model, view.backend, Number(view.params.seed), view.params.schedule);
-    view.conditional = Array.from(wasm.imageModels()).find((m) => m.name === view.model)?.conditional ?? false;
+    view.conditional = modelInfo(view.model)?.conditional ?? false;
     view.shipped = false;
     if (shipped) await loadShipped();
     describeModel();
@@ -359,15 +371,8 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
       view.model = params.model;
       view.schedule = params.schedule;
       drawStrip();
-      if (view.model === 'ddpm') drawSweep().catch(showError);
-      const registered = Array.from(wasm.imageModels()).map((m) => m.name);
-      const built = registered.includes(params.model);
-      for (const id of ['im-sample', 'im-train', 'im-reset', 'im-pretrained', 'im-download', 'im-upload']) $(id).disabled = !built;
-      if (!built) {
-        $('im-model-name').textContent = params.model;
-        $('im-model-status').textContent = `The ${params.model} model is not built yet; built: ${registered.join(', ')}.`;
-        return;
-      }
+      if (modelInfo(view.model)?.diffusion) drawSweep().catch(showError);
+      // The link's decoder only lets through models of the registry, so this one can be built.
       if (datasetChanged || modelChanged) await newModel();
       else await drawSamples();
     })();
@@ -429,6 +434,6 @@ export function createImageView(root, wasm, { showError, imageBackend }) {
     state: () => ({ progress: view.progress, dataset: view.dataset, backend: view.backend, model: view.model, info: view.lab?.lab.info(), generator: view.lab?.lab.generatorState(), shipped: view.shipped, weightsStatus: $('im-weights-status').textContent }),
     realPixels: () => Array.from(view.lab.lab.images('test', view.page * 32, 32)),
     sweep: () => drawSweep(),
-    strip: () => ({ hidden: $('im-diffusion').hidden, status: $('im-strip-status').textContent }),
+    strip: () => ({ hidden: $('im-diffusion').hidden, status: $('im-strip-status').textContent, times: [...stripTimes], max: Number($('im-strip-t').max) }),
   };
 }

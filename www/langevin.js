@@ -1,6 +1,9 @@
 // Langevin demo view: draws what the Rust run computes (particles, density, scores, metrics).
 // All math is in Rust; this file maps world coordinates to pixels and handles the mouse.
 import { tracked } from './handles.js';
+import { plotCurve } from './plot.js';
+import { yieldToPage } from './training.js';
+
 const MODE_COLOURS = ['#d9480f', '#2f6fde', '#2b8a3e', '#ae3ec9', '#e67700', '#0b7285', '#5c940d', '#c2255c'];
 // Above this many particles the canvas shows a per-pixel count (from the GPU) instead of dots.
 const MAX_DOTS = 20_000;
@@ -214,25 +217,13 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
       ctx.fillText(`${i}`, x + bw / 2 - 3, occ.height - 3);
     });
 
-    plotSeries($('lv-history'), view.history, [['mode_tv', '#2f6fde'], ['sliced_wasserstein', '#d9480f']]);
-  }
-
-  function plotSeries(canvas, rows, series) {
-    const ctx = canvas.getContext('2d');
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const last = rows.at(-1)?.step || 1;
-    for (const [key, colour] of series) {
-      const values = rows.map((h) => h[key]).filter(Number.isFinite);
-      const max = Math.max(...values, 1e-3);
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      rows.forEach((h, i) => {
-        const x = 5 + (h.step / last) * (canvas.width - 10), y = canvas.height - 5 - (h[key] / max) * (canvas.height - 15);
-        if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
-      });
-      ctx.stroke();
-    }
+    // The two distances differ in size by orders of magnitude: the sliced Wasserstein one gets
+    // its own scale on the right.
+    const curve = (key) => view.history.map((h) => [h.step, h[key]]);
+    plotCurve($('lv-history'), [
+      { points: curve('mode_tv'), colour: '#2f6fde' },
+      { points: curve('sliced_wasserstein'), colour: '#d9480f', axis: 'right' },
+    ]);
   }
 
   // The caller has read the particles back (`refresh`); the report is computed from them.
@@ -305,8 +296,10 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
       view.scoreLosses.push(...losses);
       const rate = losses.length / ((performance.now() - t0) / 1000);
       status.textContent = `training: step ${view.scoreLosses.length}/${SCORE_STEPS}, loss ${losses.at(-1).toFixed(3)}, ${rate.toFixed(0)} steps/s (EMA 0.999 weights sample)`;
-      plotSeries($('lv-score-loss'), view.scoreLosses.map((l, i) => ({ step: i + 1, loss: l })).filter((_, i) => i % 5 === 0), [['loss', '#2b8a3e']]);
-      await new Promise((r) => setTimeout(r, 0));
+      // Every fifth loss: thousands of points redrawn per chunk would slow the training.
+      const points = view.scoreLosses.map((l, i) => [i + 1, l]).filter((_, i) => i % 5 === 0);
+      plotCurve($('lv-score-loss'), [{ points, colour: '#2b8a3e' }]);
+      await yieldToPage();
     }
     if (view.lab?.learnsScore && view.scoreLosses.length >= SCORE_STEPS) {
       const r = view.report;
@@ -398,10 +391,10 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
   }
   // A painting is a parameter like any other: it goes into the link, and the run starts from it.
   async function samplePainting(points, brush) {
-    const dabs = points.slice(-400).map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`);
-    const next = setParams({ density: 'painted', paint: [brush, ...dabs].join(';') });
+    const { paint, dabs } = wasm.paintingLink(brush, Float64Array.from(points.flat()));
+    const next = setParams({ density: 'painted', paint });
     await reset.pending;
-    $('lv-upload-status').textContent = `Sampling the painted density (${dabs.length} brush dabs, saved in the link).`;
+    $('lv-upload-status').textContent = `Sampling the painted density (${dabs} brush dabs, saved in the link).`;
     return next.hash;
   }
   $('lv-use-paint').addEventListener('click', async () => {
@@ -441,7 +434,7 @@ export function createLangevinView(root, wasm, { showError, backendFor, setParam
         done += ran;
         await view.lab.refresh();
         await draw();
-        await new Promise((r) => setTimeout(r, 0));
+        await yieldToPage();
       }
       measure();
       return { report: view.report, positions: Array.from(view.lab.positions()), engine: view.lab.engine, backend: view.backend };

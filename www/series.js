@@ -9,7 +9,6 @@ import { tracked } from './handles.js';
 const SHIPPED_DATA = 'www/data/air-pm10.csv';
 // Reverse steps per call: small enough that the page repaints between them.
 const STEPS_PER_CALL = { cpu: 2, webgpu: 5 };
-const TRAIN_BATCH = 16;
 // Training steps per call: one, then the page repaints.
 const TRAIN_CHUNK = 1;
 // Features drawn as small charts next to the picked one.
@@ -17,60 +16,26 @@ const NEIGHBOURS = 5;
 const COLOURS = { observed: '#1c2233', hidden: '#d9480f', median: '#2f6fde', band: 'rgba(47,111,222,0.18)', paint: 'rgba(217,72,15,0.12)' };
 
 // One feature of one window: observed points, hidden ground truth, the median and the band,
-// and the painted stretches shaded.
+// and the painted stretches shaded. Returns the time step under a canvas pixel.
 function drawChart(canvas, { title, len, k, feature, values, result, painted }) {
-  const ctx = canvas.getContext('2d');
-  const { width, height } = canvas;
-  const left = 40, right = 8, top = 16, bottom = 16;
-  ctx.clearRect(0, 0, width, height);
   const at = (t) => t * k + feature;
-  const ys = [];
-  for (let t = 0; t < len; t++) {
-    if (Number.isFinite(values[at(t)])) ys.push(values[at(t)]);
-    if (result) ys.push(result.low[at(t)], result.high[at(t)]);
-  }
-  const lo = ys.length ? Math.min(...ys) : 0, hi = ys.length ? Math.max(...ys) : 1;
-  const px = (t) => left + (t / Math.max(1, len - 1)) * (width - left - right);
-  const py = (v) => height - bottom - ((v - lo) / (hi - lo || 1)) * (height - top - bottom);
-  ctx.fillStyle = COLOURS.paint;
-  for (const [first, last] of painted) ctx.fillRect(px(first) - 3, top, px(last) - px(first) + 6, height - top - bottom);
-  ctx.fillStyle = '#5a6275';
-  ctx.font = '11px system-ui';
-  ctx.fillText(title, left, 11);
-  ctx.fillText(hi.toPrecision(3), 2, py(hi) + 8);
-  ctx.fillText(lo.toPrecision(3), 2, py(lo));
+  const times = Array.from({ length: len }, (_, t) => t);
+  const hidden = (t) => result?.hidden[at(t)] === 1;
+  const series = [];
   if (result) {
-    ctx.fillStyle = COLOURS.band;
-    ctx.beginPath();
-    for (let t = 0; t < len; t++) (t ? ctx.lineTo(px(t), py(result.high[at(t)])) : ctx.moveTo(px(t), py(result.high[at(t)])));
-    for (let t = len - 1; t >= 0; t--) ctx.lineTo(px(t), py(result.low[at(t)]));
-    ctx.closePath();
-    ctx.fill();
-    ctx.strokeStyle = COLOURS.median;
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    for (let t = 0; t < len; t++) (t ? ctx.lineTo(px(t), py(result.median[at(t)])) : ctx.moveTo(px(t), py(result.median[at(t)])));
-    ctx.stroke();
+    series.push({ band: times.map((t) => [t, result.low[at(t)], result.high[at(t)]]), colour: COLOURS.band });
+    series.push({ points: times.map((t) => [t, result.median[at(t)]]), colour: COLOURS.median, width: 1.5 });
   }
-  for (let t = 0; t < len; t++) {
-    const v = values[at(t)];
-    if (!Number.isFinite(v)) continue;
-    const hidden = result ? result.hidden[at(t)] === 1 : false;
-    ctx.fillStyle = hidden ? COLOURS.hidden : COLOURS.observed;
-    ctx.beginPath();
-    ctx.arc(px(t), py(v), hidden ? 3.5 : 2.5, 0, 2 * Math.PI);
-    if (hidden) { ctx.strokeStyle = COLOURS.hidden; ctx.lineWidth = 1.5; ctx.stroke(); } else ctx.fill();
-  }
-  return { timeAt: (x) => Math.round(((x - left) / (width - left - right)) * (len - 1)) };
+  series.push({ points: times.filter((t) => !hidden(t)).map((t) => [t, values[at(t)]]), colour: COLOURS.observed, dots: true });
+  series.push({ points: times.filter(hidden).map((t) => [t, values[at(t)]]), colour: COLOURS.hidden, dots: true, hollow: true });
+  const spans = painted.map(([first, last]) => [first, last, COLOURS.paint]);
+  const plot = plotCurve(canvas, series, { title, spans, xLabel: null, xRange: [0, Math.max(1, len - 1)], fromZero: false });
+  return { timeAt: (x) => Math.round(plot.xAt(x)) };
 }
 
-// `feature:first-last,…` stretches of one feature.
-function paintedStretches(hide, feature) {
-  return String(hide || '').split(',').filter(Boolean).map((part) => {
-    const [f, span] = part.split(':');
-    const [first, last = first] = (span ?? '').split('-').map(Number);
-    return { f: Number(f), first, last };
-  }).filter((s) => s.f === feature).map((s) => [s.first, s.last]);
+// The painted stretches of one feature, `[first, last]` each, of the link's (as wasm reads them).
+function paintedStretches(stretches, feature) {
+  return stretches.filter((s) => s.feature === feature).map((s) => [s.first, s.last]);
 }
 
 export function createSeriesView(root, wasm, { showError, seriesBackend, setParams }) {
@@ -113,6 +78,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
       </div>
     </div>`;
   const $ = (id) => root.querySelector(`#${id}`);
+  const facts = wasm.seriesLabFacts();
   const view = {
     lab: null, info: null, backend: null, params: null, window: null, result: null,
     resultKey: null, run: 0, progress: null, training: null, losses: [], loading: Promise.resolve(),
@@ -191,7 +157,8 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     const values = view.window.values;
     const result = view.resultKey === paramsKey(view.params) ? view.result : null;
     const names = view.info.names;
-    view.chart = drawChart($('ts-chart'), { title: names[feature], len, k, feature, values, result, painted: paintedStretches(view.params.hide, feature) });
+    const stretches = Array.from(wasm.hiddenStretches(view.params.hide));
+    view.chart = drawChart($('ts-chart'), { title: names[feature], len, k, feature, values, result, painted: paintedStretches(stretches, feature) });
     const small = $('ts-small');
     const others = [];
     for (let j = 1; j <= NEIGHBOURS && j < k; j++) others.push((feature + j) % k);
@@ -202,7 +169,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
       const canvas = small.children[i];
       canvas.dataset.feature = String(f);
       canvas.title = `pick ${names[f]}`;
-      drawChart(canvas, { title: names[f], len, k, feature: f, values, result, painted: paintedStretches(view.params.hide, f) });
+      drawChart(canvas, { title: names[f], len, k, feature: f, values, result, painted: paintedStretches(stretches, f) });
     });
     $('ts-feature').value = String(feature);
   }
@@ -272,7 +239,7 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
     return result;
   }
 
-  async function train(steps, { batch = TRAIN_BATCH } = {}) {
+  async function train(steps, { batch = facts.train_batch } = {}) {
     stopTraining();
     const run = new TrainingRun(steps, { pauseButton: $('ts-pause'), trainButton: $('ts-train') });
     view.training = run;
@@ -371,14 +338,13 @@ export function createSeriesView(root, wasm, { showError, seriesBackend, setPara
   chart.addEventListener('pointerup', (e) => {
     if (!drag) return;
     const to = timeAt(e);
-    const [first, last] = [Math.min(drag.from, to), Math.max(drag.from, to)];
+    const from = drag.from;
     drag = null;
-    paint(Number(view.params.feature), first, last);
+    paint(Number(view.params.feature), from, to);
   });
 
   function paint(feature, first, last) {
-    const hide = [view.params.hide, `${feature}:${first}-${last}`].filter(Boolean).join(',');
-    return setParams({ hide });
+    return setParams({ hide: wasm.addHiddenStretch(view.params.hide, feature, first, last) });
   }
 
   const guard = (f) => () => f().catch(showError);

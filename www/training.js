@@ -74,6 +74,8 @@ export class TrainingRun {
   }
 }
 
+// The one way views give the browser a turn between chunks of work: a macrotask, since awaiting
+// a resolved promise (what a CPU-backend call returns) lets neither a repaint nor input through.
 export function yieldToPage() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }

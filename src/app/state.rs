@@ -81,13 +81,37 @@ impl PageState {
                 state.mnist = decode_params(&rest, &mut notices);
                 // A link without a guidance weight gets its dataset's, not the first dataset's.
                 if !rest.iter().any(|(key, _)| key == "guidance") {
-                    state.mnist.guidance =
-                        crate::images::ddpm::default_guidance(state.mnist.dataset.name());
+                    state.mnist.guidance = dataset_guidance(&state.mnist);
                 }
             }
             Demo::Csdi => state.csdi = decode_params(&rest, &mut notices),
         }
         Decoded { state, notices }
+    }
+
+    /// The state after the page sets `edits` (`key=value` pairs, later ones winning) on this one:
+    /// each goes through the link's decoder, so a bad value keeps the current one and adds a
+    /// notice. A new image dataset starts from its own guidance weight unless the same edit sets
+    /// one: another dataset's weight can be far off (MNIST's is far below Fashion's).
+    pub fn edited(&self, edits: &[(String, String)]) -> Decoded {
+        let mut hash = self.to_hash();
+        for (key, value) in edits {
+            hash.push_str(&format!(
+                "&{}={}",
+                percent_encode(key),
+                percent_encode(value)
+            ));
+        }
+        let mut decoded = Self::from_hash(&hash);
+        let edits_key = |wanted: &str| edits.iter().any(|(key, _)| key == wanted);
+        let mnist = &mut decoded.state.mnist;
+        if decoded.state.demo == Demo::Mnist
+            && mnist.dataset != self.mnist.dataset
+            && !edits_key("guidance")
+        {
+            mnist.guidance = dataset_guidance(mnist);
+        }
+        decoded
     }
 
     /// The active demo's parameters as a JSON object (for the page's controls).
@@ -106,6 +130,11 @@ impl PageState {
             Demo::Csdi => CsdiParams::choices(),
         }
     }
+}
+
+/// The guidance weight an image link gets for its dataset when it names none.
+fn dataset_guidance(params: &MnistParams) -> f64 {
+    crate::images::ddpm::default_guidance(params.dataset.name())
 }
 
 #[cfg(test)]
@@ -150,5 +179,69 @@ mod tests {
         let decoded = PageState::from_hash(&state.to_hash());
         assert!(decoded.notices.is_empty(), "{:?}", decoded.notices);
         assert_eq!(decoded.state, state);
+    }
+
+    fn edit(state: &PageState, pairs: &[(&str, &str)]) -> Decoded {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        state.edited(&pairs)
+    }
+
+    #[test]
+    fn another_dataset_brings_its_own_guidance_weight() {
+        let state = PageState::from_hash("demo=mnist&dataset=mnist&guidance=2.5").state;
+        let fashion = edit(&state, &[("dataset", "fashion")]);
+        assert!(fashion.notices.is_empty(), "{:?}", fashion.notices);
+        assert_eq!(fashion.state.mnist.dataset.name(), "fashion");
+        let wanted = crate::images::ddpm::default_guidance("fashion");
+        assert_eq!(fashion.state.mnist.guidance, wanted);
+        assert_ne!(
+            wanted, 2.5,
+            "the test needs a default other than the link's weight"
+        );
+        // The link carries it, so a reload opens the same weight.
+        let again = PageState::from_hash(&fashion.state.to_hash());
+        assert_eq!(again.state, fashion.state);
+    }
+
+    #[test]
+    fn other_edits_keep_the_guidance_weight() {
+        let state = PageState::from_hash("demo=mnist&dataset=fashion&guidance=2.5").state;
+        for pairs in [
+            vec![("seed", "4")],
+            vec![("dataset", "fashion")],
+            vec![("dataset", "nope")],
+        ] {
+            let edited = edit(&state, &pairs);
+            assert_eq!(edited.state.mnist.guidance, 2.5, "{pairs:?}");
+            assert_eq!(edited.state.mnist.dataset.name(), "fashion", "{pairs:?}");
+        }
+        assert_eq!(edit(&state, &[("dataset", "nope")]).notices.len(), 1);
+        // A weight set in the same edit wins over the dataset's.
+        let both = edit(&state, &[("dataset", "mnist"), ("guidance", "1.5")]);
+        assert_eq!(both.state.mnist.guidance, 1.5);
+        assert_eq!(both.state.mnist.dataset.name(), "mnist");
+    }
+
+    #[test]
+    fn an_edit_of_another_demo_leaves_the_images_alone() {
+        let state = PageState::from_hash("demo=langevin&steps=40").state;
+        let edited = edit(&state, &[("steps", "50"), ("density", "ring")]);
+        assert!(edited.notices.is_empty(), "{:?}", edited.notices);
+        assert_eq!(edited.state.langevin.steps, 50);
+        assert_eq!(edited.state.langevin.density.name(), "ring");
+        assert_eq!(edited.state.mnist, state.mnist);
+    }
+
+    #[test]
+    fn old_links_every_class_reads_as_all() {
+        let old = PageState::from_hash("demo=mnist&class=-1");
+        assert!(old.notices.is_empty(), "{:?}", old.notices);
+        assert_eq!(old.state.params_json()["class"], "all");
+        assert!(old.state.to_hash().contains("class=all"));
+        let three = PageState::from_hash("demo=mnist&class=3").state;
+        assert_eq!(three.params_json()["class"], "3");
     }
 }

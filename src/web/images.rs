@@ -11,12 +11,16 @@ use wasm_bindgen::prelude::*;
 use crate::core::rng::SeededRng;
 use crate::core::training::{read_f32, read_losses};
 use crate::images::classifier::Classifier;
-use crate::images::datasets::PIXELS;
-use crate::images::diffusion::NoiseSchedule;
+use crate::images::datasets::{CLASSES, PIXELS, SIDE};
+use crate::images::diffusion::{DiffusionSchedule, DEFAULT_STEPS};
 use crate::images::evaluation::{Evaluator, ReferenceImages};
-use crate::images::generator::{ClassChoice, Generator, ImageBatch, ModelOptions, SampleRequest};
+use crate::images::generator::{
+    ClassChoice, ClassFilter, Generator, ImageBatch, ModelOptions, SampleRequest,
+};
 use crate::images::registry::{find_generator, generators};
-use crate::io::idx::{page_header_len, read_page_bin, read_page_header, Dataset, PageData, Split};
+use crate::io::idx::{
+    page_header_len, read_page_bin, read_page_header, LabelledImages, PageData, Split,
+};
 use crate::web::{device_for, js_error, to_js};
 
 #[derive(Serialize)]
@@ -24,9 +28,11 @@ struct GeneratorInfo {
     name: &'static str,
     summary: &'static str,
     conditional: bool,
+    /// A denoising diffusion model: the page shows its forward-noising strip and sweep plots.
+    diffusion: bool,
 }
 
-/// The registered image models: `[{name, summary, conditional}]`.
+/// The registered image models: `[{name, summary, conditional, diffusion}]`.
 #[wasm_bindgen(js_name = imageModels)]
 pub fn image_models() -> Result<JsValue, JsError> {
     let list: Vec<GeneratorInfo> = generators()
@@ -35,9 +41,58 @@ pub fn image_models() -> Result<JsValue, JsError> {
             name: g.name,
             summary: g.summary,
             conditional: g.conditional,
+            diffusion: g.name == crate::images::ddpm::GENERATOR.name,
         })
         .collect();
     to_js(&list)
+}
+
+#[derive(Serialize)]
+struct ImageLabFacts {
+    /// Images are `side × side` grey pixels, `pixels` of them.
+    side: usize,
+    pixels: usize,
+    classes: usize,
+    /// `T` of the forward-noising strip ([`ImageLab::noising_strip`]): times run `0..=T`.
+    diffusion_steps: usize,
+}
+
+/// What the page draws images and the noising strip with: `{side, pixels, classes,
+/// diffusion_steps}`.
+#[wasm_bindgen(js_name = imageLabFacts)]
+pub fn image_lab_facts() -> Result<JsValue, JsError> {
+    to_js(&ImageLabFacts {
+        side: SIDE,
+        pixels: PIXELS,
+        classes: CLASSES,
+        diffusion_steps: DEFAULT_STEPS,
+    })
+}
+
+/// The link's `class` (`all`, `0`…`9`; nothing: every class) as what a draw asks for.
+fn class_choice(class: Option<String>) -> Result<ClassChoice, JsError> {
+    let filter: ClassFilter = match class {
+        Some(text) => text.parse().map_err(js_error)?,
+        None => ClassFilter::Every,
+    };
+    Ok(match filter.only() {
+        Some(class) => ClassChoice::Only(class),
+        None => ClassChoice::CYCLE,
+    })
+}
+
+/// The one class a link's `class` asks for, or nothing for every class.
+#[wasm_bindgen(js_name = onlyClass)]
+pub fn only_class(class: &str) -> Result<Option<u8>, JsError> {
+    let filter: ClassFilter = class.parse().map_err(js_error)?;
+    Ok(filter.only())
+}
+
+/// The class each of `count` samples is drawn for by [`ImageLab::sample`] with this `class`
+/// (the labels its class accuracy is judged against).
+#[wasm_bindgen(js_name = sampleClasses)]
+pub fn sample_classes(count: usize, class: Option<String>) -> Result<Vec<u8>, JsError> {
+    Ok(class_choice(class)?.for_samples(count))
 }
 
 /// The link's guidance weight for a dataset unless it says otherwise: the diffusion model's
@@ -112,7 +167,7 @@ pub struct ImageLab {
 }
 
 impl ImageLab {
-    fn split(&self, split: &str) -> Result<std::cell::Ref<'_, Dataset>, JsError> {
+    fn split(&self, split: &str) -> Result<std::cell::Ref<'_, LabelledImages>, JsError> {
         let split: Split = split.parse().map_err(js_error)?;
         Ok(std::cell::Ref::map(self.state.borrow(), |s| match split {
             Split::Train => &s.data.train,
@@ -177,7 +232,7 @@ impl ImageLab {
     }
 
     /// The forward process `x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε` of image `index` of `split` at each
-    /// of `times`, one noise draw from `seed`: `times.len() × 784` values in `[0, 1]`.
+    /// of `times`, one noise draw from `seed`: `times.len() × pixels` values in `[0, 1]`.
     #[wasm_bindgen(js_name = noisingStrip)]
     pub fn noising_strip(
         &self,
@@ -188,7 +243,7 @@ impl ImageLab {
         seed: f64,
     ) -> Result<js_sys::Float32Array, JsError> {
         let kind = schedule.parse().map_err(js_error)?;
-        let schedule = NoiseSchedule::new(kind, crate::images::diffusion::DEFAULT_STEPS);
+        let schedule = DiffusionSchedule::new(kind, DEFAULT_STEPS);
         let data = self.split(split)?;
         if index >= data.count {
             return Err(js_error(format!("there is no image {index} in {split}")));
@@ -202,7 +257,7 @@ impl ImageLab {
     #[wasm_bindgen(js_name = noisingCoefficients)]
     pub fn noising_coefficients(schedule: &str, times: Vec<u32>) -> Result<Vec<f64>, JsError> {
         let kind = schedule.parse().map_err(js_error)?;
-        let schedule = NoiseSchedule::new(kind, crate::images::diffusion::DEFAULT_STEPS);
+        let schedule = DiffusionSchedule::new(kind, DEFAULT_STEPS);
         Ok(times
             .iter()
             .flat_map(|&t| {
@@ -362,25 +417,25 @@ impl ImageLab {
         Ok(js_sys::Float32Array::from(values.as_slice()))
     }
 
-    /// `count` samples (values in `[0, 1]`, 784 per image); `class < 0`: classes cycle 0–9.
+    /// `count` samples (values in `[0, 1]`, `pixels` of [`image_lab_facts`] per image) of the
+    /// link's `class` (`all`, `0`…`9`); without one, or with `all`, the classes cycle 0–9
+    /// ([`sample_classes`]).
     pub async fn sample(
         &self,
         count: usize,
-        class: i32,
+        class: Option<String>,
         guidance: f64,
         steps: u32,
         eta: f64,
         seed: f64,
     ) -> Result<js_sys::Float32Array, JsError> {
+        let classes = class_choice(class)?;
         let images = {
             let state = self.state.borrow();
             let generator = state.generator()?;
             let request = SampleRequest {
                 count,
-                classes: match u8::try_from(class) {
-                    Ok(class) if class < 10 => ClassChoice::Only(class),
-                    _ => ClassChoice::CYCLE,
-                },
+                classes,
                 guidance,
                 steps: (steps > 0).then_some(steps as usize),
                 guidance_limit: None,

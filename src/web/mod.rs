@@ -12,18 +12,19 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::app::state::{Demo, PageState};
+use crate::app::state::{Decoded, Demo, PageState};
 use crate::app::workloads::find_workload;
 use crate::core::backend::{decide, BackendKind, BackendTiming};
 use crate::core::gpu::{start_wgpu, GpuContext};
 use crate::core::training::{
-    build_trainer, read_losses, time_steps, time_workload, TimingPlan, Trainer,
+    build_trainer, read_losses, time_steps, time_workload, TimingPlan, Trainer, WorkloadSpec,
 };
 use crate::langevin::density::{Mixture, MixtureError, MixtureFile};
-use crate::langevin::params::LangevinParams;
+use crate::langevin::params::{LangevinParams, Painting, MAX_DABS};
 use crate::langevin::run::{bin_positions, preset_mixture, LangevinRun, Placement, ScoreModel};
-use crate::langevin::samplers::ScoreField;
+use crate::langevin::score::ScoreField;
 use crate::langevin::tensor_particles::{interleaved_f32, score_reading};
+use crate::series::params::{HiddenStretch, HiddenStretches};
 
 extern "C" {
     /// The static constructors wasm-ld collects (cubecl's and pliron's `inventory`
@@ -79,11 +80,7 @@ struct DecodedForPage {
     hash: String,
 }
 
-/// Decodes a URL hash into `{demo, backend, params, choices, notices, hash}`. Never throws for
-/// a bad link: problems come back as notices and the affected fields keep their defaults.
-#[wasm_bindgen]
-pub fn decode_hash(hash: &str) -> Result<JsValue, JsError> {
-    let decoded = PageState::from_hash(hash);
+fn for_page(decoded: Decoded) -> Result<JsValue, JsError> {
     let state = decoded.state;
     to_js(&DecodedForPage {
         demo: state.demo,
@@ -95,6 +92,111 @@ pub fn decode_hash(hash: &str) -> Result<JsValue, JsError> {
     })
 }
 
+/// Decodes a URL hash into `{demo, backend, params, choices, notices, hash}`. Never throws for
+/// a bad link: problems come back as notices and the affected fields keep their defaults.
+#[wasm_bindgen]
+pub fn decode_hash(hash: &str) -> Result<JsValue, JsError> {
+    for_page(PageState::from_hash(hash))
+}
+
+/// The page's state after it sets `keys[i]` to `values[i]` on the link `hash` (a control's
+/// change, a painting), as [`decode_hash`] gives it; see [`PageState::edited`] for what an
+/// edit brings along.
+#[wasm_bindgen(js_name = editHash)]
+pub fn edit_hash(hash: &str, keys: Vec<String>, values: Vec<String>) -> Result<JsValue, JsError> {
+    if keys.len() != values.len() {
+        return Err(js_error(format!(
+            "{} keys but {} values",
+            keys.len(),
+            values.len()
+        )));
+    }
+    let edits: Vec<(String, String)> = keys.into_iter().zip(values).collect();
+    for_page(PageState::from_hash(hash).state.edited(&edits))
+}
+
+#[derive(Serialize)]
+struct PaintingForLink {
+    /// The link's `paint` value.
+    paint: String,
+    /// How many dabs it kept.
+    dabs: usize,
+}
+
+/// A painted density's link value from brush dabs `[x0, y0, x1, y1, …]` in world units:
+/// `{paint, dabs}`, the last dabs a link holds at a hundredth of a unit, so links stay short.
+#[wasm_bindgen(js_name = paintingLink)]
+pub fn painting_link(brush: f64, points: Vec<f64>) -> Result<JsValue, JsError> {
+    let hundredth = |v: f64| (v * 100.0).round() / 100.0;
+    let dabs: Vec<[f64; 2]> = points
+        .chunks_exact(2)
+        .map(|p| [hundredth(p[0]), hundredth(p[1])])
+        .collect();
+    let keep = dabs.len().saturating_sub(MAX_DABS);
+    let painting = Painting {
+        brush,
+        dabs: dabs[keep..].to_vec(),
+    };
+    to_js(&PaintingForLink {
+        paint: painting.to_string(),
+        dabs: painting.dabs.len(),
+    })
+}
+
+#[derive(Serialize)]
+struct Stretch {
+    feature: usize,
+    first: usize,
+    last: usize,
+}
+
+/// The painted stretches of a CSDI link's `hide`: `[{feature, first, last}]`.
+#[wasm_bindgen(js_name = hiddenStretches)]
+pub fn hidden_stretches(hide: &str) -> Result<JsValue, JsError> {
+    let stretches: HiddenStretches = hide.parse().map_err(js_error)?;
+    let list: Vec<Stretch> = stretches
+        .0
+        .iter()
+        .map(|s| Stretch {
+            feature: s.feature,
+            first: s.first,
+            last: s.last,
+        })
+        .collect();
+    to_js(&list)
+}
+
+/// `hide` with time steps `from..=to` (either order) of `feature` painted over too.
+#[wasm_bindgen(js_name = addHiddenStretch)]
+pub fn add_hidden_stretch(
+    hide: &str,
+    feature: usize,
+    from: usize,
+    to: usize,
+) -> Result<String, JsError> {
+    let mut stretches: HiddenStretches = hide.parse().map_err(js_error)?;
+    stretches.0.push(HiddenStretch {
+        feature,
+        first: from.min(to),
+        last: from.max(to),
+    });
+    Ok(stretches.to_string())
+}
+
+#[derive(Serialize)]
+struct SeriesLabFacts {
+    /// Windows per fine-tuning step (the CLI's `csdi train` default).
+    train_batch: usize,
+}
+
+/// What the CSDI view fine-tunes with: `{train_batch}`.
+#[wasm_bindgen(js_name = seriesLabFacts)]
+pub fn series_lab_facts() -> Result<JsValue, JsError> {
+    to_js(&SeriesLabFacts {
+        train_batch: crate::series::csdi::BATCH,
+    })
+}
+
 /// The names of the registered workloads, for the page's selectors.
 #[wasm_bindgen]
 pub fn workload_names() -> Vec<String> {
@@ -102,6 +204,41 @@ pub fn workload_names() -> Vec<String> {
         .iter()
         .map(|w| w.name.to_string())
         .collect()
+}
+
+/// The workload whose calibration decides where `auto` runs a demo's models. Langevin's is
+/// the learned score's network, the one the page's backend check trains (its particles are
+/// timed per run by [`calibrate_particles`]); the image models' is the classifier's CNN step,
+/// as convolutions dominate them.
+fn calibration_workload(demo: Demo) -> &'static WorkloadSpec {
+    match demo {
+        Demo::Langevin => &crate::langevin::mlp2d::WORKLOAD,
+        Demo::Mnist => &crate::images::classifier::WORKLOAD,
+        Demo::Csdi => &crate::series::csdi::WORKLOAD,
+    }
+}
+
+#[derive(Serialize)]
+struct WorkloadInfo {
+    name: &'static str,
+    summary: &'static str,
+}
+
+/// `{demo: {name, summary}}`: the workload each demo calibrates with (see `calibrate`).
+#[wasm_bindgen(js_name = calibrationWorkloads)]
+pub fn calibration_workloads() -> Result<JsValue, JsError> {
+    let map: std::collections::BTreeMap<&str, WorkloadInfo> = Demo::ALL
+        .iter()
+        .map(|&demo| {
+            let spec = calibration_workload(demo);
+            let info = WorkloadInfo {
+                name: spec.name,
+                summary: spec.summary,
+            };
+            (demo.name(), info)
+        })
+        .collect();
+    to_js(&map)
 }
 
 /// burn's wgpu device, the adapter's name, and the raw wgpu handles under it (for the WGSL

@@ -87,6 +87,20 @@ test('a painted stretch is hidden, re-imputed and reproduced through a shared li
   assert.ok(hiddenCells.length > 0);
   assert.ok(hiddenCells.every(([t, f]) => f === 2 && t >= 10 && t <= 17), `hidden: ${JSON.stringify(hiddenCells)}`);
   assert.equal(painted.result.n_eval, hiddenCells.length);
+  // The stretch is shaded on feature 2's chart, a small one next to the picked feature 0's
+  // (translucent orange), and on no other.
+  const shaded = await page.evaluate(() => [...document.querySelectorAll('#ts-small canvas')].map((c) => {
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && data[i + 3] < 128 && data[i] > data[i + 2]) count += 1;
+    return [Number(c.dataset.feature), count];
+  }));
+  for (const [feature, count] of shaded) {
+    assert.ok(feature === 2 ? count > 500 : count === 0, `feature ${feature}: ${count} shaded pixels`);
+  }
+  // wasm writes the link's grammar: a drag from right to left gives the same stretch.
+  const added = await page.evaluate(async () => (await import('/pkg/genlab.js')).addHiddenStretch('2:10-17', 4, 9, 3));
+  assert.equal(added, '2:10-17,4:3-9');
   await page.close();
 
   const other = await openPage(browser, hash);

@@ -40,9 +40,27 @@ test('the diffusion views: shipped weights load, the forward-noising strip and t
   const strip = await page.evaluate(() => window.genlab.live('mnist').strip());
   assert.equal(strip.hidden, false);
   assert.match(strip.status, /linear schedule, t = 250 of 1000: √ᾱ_t = 0\.\d+/);
+  // The strip's T is the one wasm noises with: the slider and the last frame reach it.
+  const facts = await page.evaluate(async () => (await import('/pkg/genlab.js')).imageLabFacts());
+  assert.equal(facts.diffusion_steps, 1000);
+  assert.equal(strip.max, facts.diffusion_steps);
+  assert.equal(strip.times.at(-1), facts.diffusion_steps);
+  assert.equal(strip.times[0], 0);
   const sweep = await page.evaluate(() => window.genlab.live('mnist').sweep());
   assert.ok(sweep.guidance_sweep.length >= 3 && sweep.steps_sweep.length >= 3);
   assert.match(await page.textContent('#im-sweep-status'), /samples per point/);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a link\'s class is the samples\' class, and the status names it (CPU)', LONG, async () => {
+  const { page, consoleErrors } = await openDdpm('cpu', '&class=3');
+  const state = await page.evaluate(() => window.genlab.live('mnist').state());
+  assert.match(await page.textContent('#im-sample-status'), new RegExp(`^16 samples of class ${state.info.classes[3]}, seed 5`));
+  await page.evaluate(() => { location.hash = location.hash.replace('class=3', 'class=all'); });
+  await page.waitForFunction(() => window.genlab.view().params.class === 'all');
+  await page.evaluate(() => window.genlab.live('mnist').ready());
+  assert.match(await page.textContent('#im-sample-status'), /^16 samples, seed 5/);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });

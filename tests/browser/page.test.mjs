@@ -72,7 +72,13 @@ test('forced CPU trains, the loss falls, and the page is not blank', LONG, async
 
 test('auto times both backends on the workload and shows the decision', LONG, async () => {
   const { page, consoleErrors } = await openPage(browser, '#backend=auto');
-  const decision = await page.evaluate(() => window.genlab.calibrate('mlp2d', { force: true }));
+  // The workload the backend check calibrates is wasm's, and the page describes it as wasm does.
+  const workload = await page.evaluate(async () => (await import('/pkg/genlab.js')).calibrationWorkloads().langevin);
+  assert.equal(workload.name, 'mlp2d');
+  assert.equal(await page.textContent('#check-summary'), workload.summary);
+  await page.click('#calibrate');
+  await page.waitForFunction(() => /^auto → /.test(document.querySelector('#decision').textContent), null, { timeout: 120_000 });
+  const decision = await page.evaluate(() => window.genlab.calibrate('mlp2d'));
   const backends = decision.timings.map((t) => t.backend).sort();
   assert.deepEqual(backends, ['cpu', 'webgpu']);
   const fastest = decision.timings.reduce((a, b) => (b.steps_per_s > a.steps_per_s ? b : a));
@@ -95,13 +101,27 @@ test('a link with state reloads into the same state', LONG, async () => {
   assert.equal(before.params.dataset, 'fashion');
   assert.equal(before.params.guidance, 2.5);
   assert.equal(before.params.seed, 7);
+  assert.equal(before.params.class, '3');
   assert.equal(await page.inputValue('#params [name="guidance"]'), '2.5');
+  assert.equal(await page.inputValue('#params [name="class"]'), '3');
   assert.equal(await page.getAttribute('#tabs button[data-demo="mnist"]', 'aria-selected'), 'true');
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]');
   const after = await page.evaluate(() => window.genlab.view());
   assert.deepEqual(after, before);
   assert.equal(new URL(page.url()).hash.slice(1), before.hash);
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('an old link\'s class=-1 opens every class, spelled as links spell it now', LONG, async () => {
+  const { page, consoleErrors } = await openPage(browser, '#demo=mnist&backend=cpu&dataset=mnist&class=-1&seed=2');
+  const view = await page.evaluate(() => window.genlab.view());
+  assert.deepEqual(view.notices, []);
+  assert.equal(view.params.class, 'all');
+  assert.equal(await page.inputValue('#params [name="class"]'), 'all');
+  assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('class'), 'all');
+  assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('seed'), '2');
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
