@@ -18,7 +18,7 @@ use crate::series::csdi::{
 use crate::series::data::TimeSeries;
 use crate::series::imputation::{Imputation, ImputationSettings};
 use crate::series::metrics::Scores;
-use crate::series::params::{CsdiNetwork, HiddenStretches, MaskStrategy};
+use crate::series::params::{CsdiNetwork, HiddenStretch, HiddenStretches, MaskStrategy};
 use crate::series::windows::{windows, TimeSplit, Window, WINDOW_LEN};
 use crate::web::{device_for, js_error, to_js};
 
@@ -429,4 +429,58 @@ impl SeriesLab {
         };
         pending.bytes().await.map_err(js_error)
     }
+}
+
+#[derive(Serialize)]
+struct Stretch {
+    feature: usize,
+    first: usize,
+    last: usize,
+}
+
+/// The painted stretches of a CSDI link's `hide`: `[{feature, first, last}]`.
+#[wasm_bindgen(js_name = hiddenStretches)]
+pub fn hidden_stretches(hide: &str) -> Result<JsValue, JsError> {
+    let stretches: HiddenStretches = hide.parse().map_err(js_error)?;
+    let list: Vec<Stretch> = stretches
+        .0
+        .iter()
+        .map(|s| Stretch {
+            feature: s.feature,
+            first: s.first,
+            last: s.last,
+        })
+        .collect();
+    to_js(&list)
+}
+
+/// `hide` with time steps `from..=to` (either order) of `feature` painted over too.
+#[wasm_bindgen(js_name = addHiddenStretch)]
+pub fn add_hidden_stretch(
+    hide: &str,
+    feature: usize,
+    from: usize,
+    to: usize,
+) -> Result<String, JsError> {
+    let mut stretches: HiddenStretches = hide.parse().map_err(js_error)?;
+    stretches.0.push(HiddenStretch {
+        feature,
+        first: from.min(to),
+        last: from.max(to),
+    });
+    Ok(stretches.to_string())
+}
+
+#[derive(Serialize)]
+struct SeriesLabFacts {
+    /// Windows per fine-tuning step (the CLI's `csdi train` default).
+    train_batch: usize,
+}
+
+/// What the CSDI view fine-tunes with: `{train_batch}`.
+#[wasm_bindgen(js_name = seriesLabFacts)]
+pub fn series_lab_facts() -> Result<JsValue, JsError> {
+    to_js(&SeriesLabFacts {
+        train_batch: crate::series::csdi::BATCH,
+    })
 }
