@@ -192,14 +192,7 @@ pub fn squared_mean_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
 mod tests {
     use super::*;
     use crate::core::rng::SeededRng;
-
-    fn max_abs_difference(x: &[f64], y: &[f64]) -> f64 {
-        assert_eq!(x.len(), y.len());
-        x.iter()
-            .zip(y)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max)
-    }
+    use crate::images::linalg::max_abs_difference;
 
     fn diagonal_stats(mean: &[f64], variances: &[f64]) -> FeatureStats {
         let dim = mean.len();

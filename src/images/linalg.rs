@@ -229,6 +229,16 @@ pub(crate) fn multiply(left: &[f64], right: &[f64], n: usize) -> Vec<f64> {
     product
 }
 
+/// The largest elementwise difference of two equally long vectors (the tests' yardstick).
+#[cfg(test)]
+pub(crate) fn max_abs_difference(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len());
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,14 +268,6 @@ mod tests {
             }
         }
         matrix
-    }
-
-    fn max_abs_difference(x: &[f64], y: &[f64]) -> f64 {
-        assert_eq!(x.len(), y.len());
-        x.iter()
-            .zip(y)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max)
     }
 
     #[test]
