@@ -196,8 +196,12 @@ struct GeneratorRun<'a> {
 
 impl CheckpointedRun for GeneratorRun<'_> {
     fn queue_step(&mut self, _step: usize) -> Result<Tensor<1>, String> {
-        let device = self.generator.train_device().clone();
-        let batch = ImageBatch::random(self.train, self.batch, &mut self.rng, &device);
+        let batch = ImageBatch::random(
+            self.train,
+            self.batch,
+            &mut self.rng,
+            self.generator.train_device(),
+        );
         Ok(self.generator.train_step(batch))
     }
 
